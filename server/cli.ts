@@ -1,0 +1,140 @@
+// The latentstage command line: `latentstage serve [--model DIR] [--host] [--port] [--fps]
+// [--device cpu|cuda|tensorrt|coreml|dml] [--seed]`.
+import { parseArgs } from 'node:util';
+import { z } from 'zod';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { devices } from './runtime/runtime.ts';
+import { startServer, DEFAULT_MODEL } from './server.ts';
+import { MANIFEST } from './model/manifest.ts';
+
+const USAGE = `usage: latentstage serve [options]
+
+  --model DIR       model folder with a ${MANIFEST} (default: models/emoji-64)
+  --host HOST       address to bind (default 127.0.0.1; beyond loopback, control needs a token)
+  --port N          HTTP/WebSocket port (default 8080, 0 = any free port)
+  --fps N           target frames per second (default 60, 0 = uncapped)
+  --device D        ${devices.join('|')} (default cpu; falls back to cpu if unavailable)
+  --seed N          walk seed (default 1)
+  --presets DIR     preset folder (default presets/)
+  --quality N       JPEG quality 1-100 (default 80)
+  --token T         control token (default: $LATENTSTAGE_TOKEN, or random when not on loopback)
+`;
+
+export class UsageError extends Error {}
+
+const int = (name: string, min: number, max: number) =>
+  z.coerce.number({ error: `--${name} must be a number` }).int(`--${name} must be an integer`).min(min, `--${name} must be >= ${min}`).max(max, `--${name} must be <= ${max}`);
+
+const serveSchema = z.object({
+  model: z.string().optional(),
+  host: z.string().min(1).optional(),
+  port: int('port', 0, 65535).optional(),
+  fps: int('fps', 0, 1000).optional(),
+  device: z.enum(devices, { error: `--device must be one of ${devices.join(', ')}` }).optional(),
+  seed: int('seed', 0, 0xffffffff).optional(),
+  presets: z.string().optional(),
+  quality: int('quality', 1, 100).optional(),
+  token: z.string().min(8, '--token must be at least 8 characters').optional(),
+});
+
+export function parseServeArgs(args: string[]) {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args,
+      strict: true,
+      allowPositionals: false,
+      options: {
+        model: { type: 'string' },
+        host: { type: 'string' },
+        port: { type: 'string' },
+        fps: { type: 'string' },
+        device: { type: 'string' },
+        seed: { type: 'string' },
+        presets: { type: 'string' },
+        quality: { type: 'string' },
+        token: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    }));
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  if (values.help) throw new UsageError('');
+  const r = serveSchema.safeParse(values);
+  if (!r.success) throw new UsageError(r.error.issues.map((i) => i.message).join('\n'));
+  return r.data;
+}
+
+async function serve(args: string[]): Promise<void> {
+  const o = parseServeArgs(args);
+  const model = o.model ?? DEFAULT_MODEL;
+  if (!existsSync(path.join(model, MANIFEST))) {
+    const which = o.model ? `no model at ${model} (${MANIFEST} missing)` : `no model is installed at ${model}`;
+    throw new UsageError(`${which}. Pass --model DIR with a model folder (see README: Models).`);
+  }
+  const server = await startServer({
+    model,
+    host: o.host,
+    port: o.port,
+    fps: o.fps,
+    device: o.device,
+    seed: o.seed,
+    presets: o.presets,
+    jpegQuality: o.quality,
+    token: o.token,
+  });
+  const { url, stage, token } = server;
+  const m = stage.model.manifest;
+  const lines = [
+    `latentstage serving ${m.name} (${m.id}, ${m.resolution.width}x${m.resolution.height}) on ${stage.model.runtime.device}`,
+    `  control page   ${url}/`,
+    `  projector      ${url}/sketches/projector/`,
+    `  frames (ws)    ${url.replace('http', 'ws')}/frames?format=jpeg&size=512`,
+    `  control (ws)   ${url.replace('http', 'ws')}/control`,
+    `  commands       POST ${url}/api/command`,
+    `  MJPEG          ${url}/stream.mjpg`,
+    `  metrics        ${url}/metrics`,
+  ];
+  if (token) lines.push(`  control token  ${token}`);
+  console.log(lines.join('\n'));
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    server.log.info(`${signal}: shutting down`);
+    server.close().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
+}
+
+export const commands: Record<string, (args: string[]) => Promise<void>> = { serve };
+
+export async function main(argv: string[]): Promise<number> {
+  const [cmd = 'serve', ...rest] = argv;
+  const run = commands[cmd];
+  try {
+    if (!run) throw new UsageError(`unknown command "${cmd}" (known: ${Object.keys(commands).join(', ')})`);
+    await run(rest);
+    return 0;
+  } catch (err) {
+    if (err instanceof UsageError) {
+      if (err.message) console.error(`latentstage: ${err.message}\n`);
+      console.error(USAGE);
+      return 2;
+    }
+    console.error(`latentstage: ${(err as Error).message}`);
+    return 1;
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}` || process.argv[1]?.endsWith('cli.ts')) {
+  main(process.argv.slice(2)).then((code) => {
+    if (code !== 0) process.exit(code);
+  });
+}

@@ -1,0 +1,250 @@
+// The engine core: state + command + time -> next latent and condition. Pure and deterministic:
+// no I/O, no clock reads, no Math.random. The frame loop, the recorder and the offline renderer
+// all drive it the same way, so a recorded walk re-renders frame-identically.
+import { defaultParams, type Params } from '../params.ts';
+import type { Command } from '../commands.ts';
+import { drift, loop, keyframes, keyLatent, ease, seedLatent, type Key } from './walks.ts';
+import { slerp, lerp, type Vec } from './vec.ts';
+
+/** A Gaussian region of latent space that the walk moves around (the text prior's output). */
+export interface Region {
+  mean: Vec;
+  scale: Vec;
+}
+
+/** A value gliding from `from` to `to` over `duration` seconds. */
+export interface Glide<T> {
+  from: T;
+  to: T;
+  elapsed: number;
+  duration: number;
+}
+
+export interface PromptState {
+  text: string;
+  fade: number;
+  strength: number;
+  /** Engine time (s) when the prompt was set. */
+  at: number;
+}
+
+export interface EngineState {
+  readonly dim: number;
+  readonly conditionDim: number;
+  seed: number;
+  params: Params;
+  /** Index of the last frame produced (-1 before the first). */
+  frame: number;
+  /** Engine time in seconds (sum of dt). */
+  time: number;
+  /** Drift phase in keypoints. */
+  phase: number;
+  /** Loop position in laps, kept in [0, 1). */
+  lap: number;
+  /** Seconds into the keyframe cycle. */
+  keyTime: number;
+  keys: Key[];
+  prompt: PromptState;
+  region: Glide<Region>;
+  condition: Glide<Vec> | null;
+  /** The walker's last point, and a glide from it when the seed or mode changes. */
+  walker: Vec;
+  switchFrom: Glide<Vec> | null;
+}
+
+/**
+ * Commands the engine applies. Surfaces send `Command`s; steering resolves prompts into `target`
+ * (a latent region and/or a condition vector) before handing them to the engine.
+ */
+export type TargetCommand = {
+  type: 'target';
+  region?: { mean: ArrayLike<number>; scale: ArrayLike<number> };
+  condition?: ArrayLike<number>;
+  fade: number;
+};
+export type EngineCommand = Command | TargetCommand;
+
+export interface EngineOptions {
+  dim: number;
+  conditionDim?: number;
+  seed?: number;
+  params?: Partial<Params>;
+}
+
+export interface StepResult {
+  state: EngineState;
+  z: Float32Array;
+  condition: Float32Array | null;
+}
+
+function neutralRegion(dim: number): Region {
+  return { mean: new Float64Array(dim), scale: new Float64Array(dim).fill(1) };
+}
+
+function still<T>(v: T): Glide<T> {
+  return { from: v, to: v, elapsed: 0, duration: 0 };
+}
+
+function glideT<T>(g: Glide<T>): number {
+  return g.duration <= 0 ? 1 : ease('smooth', g.elapsed / g.duration);
+}
+
+function advance<T>(g: Glide<T>, dt: number): Glide<T> {
+  return g.elapsed >= g.duration ? g : { ...g, elapsed: Math.min(g.duration, g.elapsed + dt) };
+}
+
+function regionAt(g: Glide<Region>): Region {
+  const t = glideT(g);
+  if (t >= 1) return g.to;
+  return { mean: lerp(g.from.mean, g.to.mean, t), scale: lerp(g.from.scale, g.to.scale, t) };
+}
+
+function conditionAt(g: Glide<Vec>): Vec {
+  return slerp(g.from, g.to, glideT(g));
+}
+
+export function createEngine(opts: EngineOptions): EngineState {
+  if (!Number.isInteger(opts.dim) || opts.dim < 1) throw new RangeError('dim must be a positive integer');
+  const conditionDim = opts.conditionDim ?? 0;
+  const params = { ...defaultParams(), ...opts.params };
+  const seed = (opts.seed ?? 1) >>> 0;
+  const state: EngineState = {
+    dim: opts.dim,
+    conditionDim,
+    seed,
+    params,
+    frame: -1,
+    time: 0,
+    phase: 0,
+    lap: 0,
+    keyTime: 0,
+    keys: [seed, seed + 1, seed + 2, seed + 3],
+    prompt: { text: '', fade: params.fade, strength: params.strength, at: 0 },
+    region: still(neutralRegion(opts.dim)),
+    condition: conditionDim > 0 ? still(new Float64Array(conditionDim)) : null,
+    walker: new Float64Array(opts.dim),
+    switchFrom: null,
+  };
+  state.walker = walkerPoint(state);
+  return state;
+}
+
+function walkerPoint(s: EngineState): Vec {
+  const p = s.params;
+  if (p.mode === 'loop') return loop(s.seed, s.dim, s.lap);
+  if (p.mode === 'keyframes') {
+    return keyframes(s.keys.map((k) => keyLatent(k, s.dim)), s.keyTime, p.hold, p.transition, p.ease);
+  }
+  return drift(s.seed, s.dim, s.phase);
+}
+
+/** Start a glide from the walker's current point, so seed and mode changes never jump. */
+function withSwitch(s: EngineState, next: EngineState): EngineState {
+  const fade = s.params.fade;
+  if (fade <= 0 || s.frame < 0) return { ...next, switchFrom: null, walker: walkerPoint(next) };
+  return { ...next, switchFrom: { from: currentWalker(s), to: s.walker, elapsed: 0, duration: fade } };
+}
+
+function currentWalker(s: EngineState): Vec {
+  return s.switchFrom ? slerp(s.switchFrom.from, s.walker, glideT(s.switchFrom)) : s.walker;
+}
+
+/** Apply one command. Returns a new state; the input state is never mutated. */
+export function applyCommand(s: EngineState, cmd: EngineCommand): EngineState {
+  switch (cmd.type) {
+    case 'set': {
+      const { type: _type, ...patch } = cmd;
+      const params = { ...s.params, ...patch } as Params;
+      const next = { ...s, params };
+      return patch.mode !== undefined && patch.mode !== s.params.mode ? withSwitch(s, next) : next;
+    }
+    case 'seed':
+      return withSwitch(s, { ...s, seed: cmd.seed >>> 0 });
+    case 'keyframes': {
+      const keys = cmd.keys.map((k) => (typeof k === 'number' ? k : [...k]));
+      keys.forEach((k) => keyLatent(k, s.dim)); // validates stored latents' length
+      const params: Params = {
+        ...s.params,
+        mode: 'keyframes',
+        hold: cmd.hold ?? s.params.hold,
+        transition: cmd.transition ?? s.params.transition,
+        ease: cmd.ease ?? s.params.ease,
+      };
+      return withSwitch(s, { ...s, params, keys, keyTime: 0 });
+    }
+    case 'prompt':
+      return {
+        ...s,
+        prompt: {
+          text: cmd.text,
+          fade: cmd.fade ?? s.params.fade,
+          strength: cmd.strength ?? s.params.strength,
+          at: s.time,
+        },
+      };
+    case 'target': {
+      let next = s;
+      if (cmd.region) {
+        const mean = Float64Array.from(cmd.region.mean);
+        const scale = Float64Array.from(cmd.region.scale);
+        if (mean.length !== s.dim || scale.length !== s.dim) {
+          throw new RangeError(`a target region must have ${s.dim} values`);
+        }
+        next = { ...next, region: { from: regionAt(s.region), to: { mean, scale }, elapsed: 0, duration: cmd.fade } };
+      }
+      if (cmd.condition) {
+        if (!s.condition || cmd.condition.length !== s.conditionDim) {
+          throw new RangeError(`a condition must have ${s.conditionDim} values`);
+        }
+        const to = Float64Array.from(cmd.condition);
+        next = { ...next, condition: { from: conditionAt(s.condition), to, elapsed: 0, duration: cmd.fade } };
+      }
+      return next;
+    }
+    default:
+      // preset.* and other I/O commands are handled outside the engine.
+      return s;
+  }
+}
+
+/**
+ * Advance by dt seconds and produce the next frame's latent (and condition, if any). `frames` is
+ * how many frame slots this step covers (more than 1 when the loop skipped frames).
+ */
+export function step(s: EngineState, dt: number, frames = 1): StepResult {
+  if (!(dt >= 0) || !Number.isFinite(dt)) throw new RangeError('dt must be a finite number >= 0');
+  if (!Number.isInteger(frames) || frames < 1) throw new RangeError('frames must be a positive integer');
+  const p = s.params;
+  let lap = s.lap + dt / p.period;
+  lap -= Math.floor(lap);
+  const moved: EngineState = {
+    ...s,
+    frame: s.frame + frames,
+    time: s.time + dt,
+    phase: s.phase + p.speed * dt,
+    lap,
+    keyTime: s.keyTime + dt,
+    region: advance(s.region, dt),
+    condition: s.condition ? advance(s.condition, dt) : null,
+  };
+  moved.walker = walkerPoint(moved);
+  moved.switchFrom = s.switchFrom ? advance(s.switchFrom, dt) : null;
+  if (moved.switchFrom && moved.switchFrom.elapsed >= moved.switchFrom.duration) moved.switchFrom = null;
+  return { state: moved, z: latentOf(moved), condition: moved.condition ? Float32Array.from(conditionAt(moved.condition)) : null };
+}
+
+/** The latent for the current state: region mean + scale * truncation * walker. */
+export function latentOf(s: EngineState): Float32Array {
+  const w = currentWalker(s);
+  const r = regionAt(s.region);
+  const k = s.prompt.strength;
+  const psi = s.params.truncation;
+  const z = new Float32Array(s.dim);
+  for (let i = 0; i < s.dim; i++) {
+    const scale = 1 + k * (r.scale[i] - 1);
+    z[i] = k * r.mean[i] + scale * psi * w[i];
+  }
+  return z;
+}
+
+export { seedLatent };

@@ -1,0 +1,29 @@
+// Prometheus metrics for /metrics: one registry per running stage (so tests can run several).
+import { Registry, Counter, Gauge, Histogram, collectDefaultMetrics } from 'prom-client';
+
+export function createMetrics() {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'latentstage_process_' });
+  const m = {
+    registry,
+    frames: new Counter({ name: 'latentstage_frames_total', help: 'Frames generated', registers: [registry] }),
+    skipped: new Counter({ name: 'latentstage_frames_skipped_total', help: 'Frames skipped because generation fell behind the target rate', registers: [registry] }),
+    fps: new Gauge({ name: 'latentstage_fps', help: 'Measured frames per second (last second)', registers: [registry] }),
+    targetFps: new Gauge({ name: 'latentstage_target_fps', help: 'Target frames per second (0 = uncapped)', registers: [registry] }),
+    frameTime: new Histogram({
+      name: 'latentstage_frame_seconds',
+      help: 'Time to generate one frame (engine step + generator + conversion)',
+      buckets: [0.001, 0.002, 0.004, 0.008, 0.016, 0.033, 0.066, 0.1, 0.25, 1],
+      registers: [registry],
+    }),
+    viewers: new Gauge({ name: 'latentstage_viewers', help: 'Connected frame viewers', labelNames: ['surface'], registers: [registry] }),
+    viewerDropped: new Counter({ name: 'latentstage_viewer_frames_dropped_total', help: 'Frames a slow viewer never got because a newer one replaced it', registers: [registry] }),
+    sent: new Counter({ name: 'latentstage_viewer_frames_sent_total', help: 'Frames sent to viewers', registers: [registry] }),
+    encodes: new Counter({ name: 'latentstage_encodes_total', help: 'Frame encodes (one per frame and requested format/size)', registers: [registry] }),
+    commands: new Counter({ name: 'latentstage_commands_total', help: 'Commands applied', labelNames: ['surface', 'type'], registers: [registry] }),
+    errors: new Counter({ name: 'latentstage_errors_total', help: 'Rejected inputs and failures', labelNames: ['surface'], registers: [registry] }),
+  };
+  return m;
+}
+
+export type Metrics = ReturnType<typeof createMetrics>;

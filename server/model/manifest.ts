@@ -1,0 +1,112 @@
+// Model folders: models/<name>/latentstage.json plus the files it names. Anything that follows this
+// manifest can be brought by a user.
+import { z } from 'zod';
+import { readFile, access } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import path from 'node:path';
+
+const file = z.string().min(1).refine((f) => !path.isAbsolute(f) && !f.split(/[\\/]/).includes('..'), 'must be a relative path inside the model folder');
+const dim = z.number().int().positive();
+const range = z.tuple([z.number(), z.number()]).refine(([a, b]) => a < b, 'range must be [low, high]');
+
+export const manifestSchema = z.strictObject({
+  format: z.literal('latentstage/1', { error: 'format must be "latentstage/1"' }),
+  id: z.string().regex(/^[a-z0-9][a-z0-9._-]{0,63}$/, 'id must be lowercase letters, digits, . _ -'),
+  name: z.string().min(1),
+  description: z.string().optional(),
+  card: file.optional(),
+  resolution: z.strictObject({ width: dim, height: dim }),
+  generator: z.strictObject({
+    file,
+    z: z.strictObject({ input: z.string().min(1), dim }),
+    condition: z.strictObject({ input: z.string().min(1), dim }).optional(),
+    output: z.strictObject({
+      name: z.string().min(1),
+      layout: z.enum(['NCHW', 'NHWC']),
+      range,
+    }),
+  }),
+  text: z
+    .strictObject({
+      encoder: file,
+      input: z.string().min(1),
+      output: z.string().min(1),
+      dim,
+      tokenizer: file,
+      vocabulary: file.optional(),
+    })
+    .optional(),
+  image: z
+    .strictObject({
+      encoder: file,
+      input: z.string().min(1),
+      output: z.string().min(1),
+      dim,
+      size: dim,
+      layout: z.enum(['NCHW', 'NHWC']),
+      range,
+    })
+    .optional(),
+  prior: z
+    .strictObject({
+      file,
+      input: z.string().min(1),
+      mean: z.string().min(1),
+      scale: z.string().min(1),
+    })
+    .optional(),
+});
+
+export type Manifest = z.infer<typeof manifestSchema>;
+
+export class ModelError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ModelError';
+  }
+}
+
+export const MANIFEST = 'latentstage.json';
+
+/** Every file a manifest refers to, relative to the model folder. */
+export function manifestFiles(m: Manifest): string[] {
+  return [
+    m.generator.file,
+    m.card,
+    m.text?.encoder,
+    m.text?.tokenizer,
+    m.text?.vocabulary,
+    m.image?.encoder,
+    m.prior?.file,
+  ].filter((f): f is string => typeof f === 'string');
+}
+
+/** Read and validate a model folder's manifest; checks that every referenced file exists. */
+export async function readManifest(dir: string): Promise<Manifest> {
+  const manifestPath = path.join(dir, MANIFEST);
+  let text: string;
+  try {
+    text = await readFile(manifestPath, 'utf8');
+  } catch {
+    throw new ModelError(`no model at ${dir}: ${MANIFEST} is missing`);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (err) {
+    throw new ModelError(`${manifestPath} is not valid JSON: ${(err as Error).message}`);
+  }
+  const parsed = manifestSchema.safeParse(json);
+  if (!parsed.success) {
+    const why = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
+    throw new ModelError(`${manifestPath} is invalid: ${why}`);
+  }
+  for (const f of manifestFiles(parsed.data)) {
+    try {
+      await access(path.join(dir, f), constants.R_OK);
+    } catch {
+      throw new ModelError(`model ${parsed.data.id}: file ${path.join(dir, f)} named in ${MANIFEST} is missing`);
+    }
+  }
+  return parsed.data;
+}

@@ -1,0 +1,104 @@
+// Presets: presets/*.json hold walk parameters, seed, prompt and keyframes. Validated with zod,
+// saved atomically (write + rename); a bad file is reported and skipped, never fatal.
+import { z } from 'zod';
+import { readFile, writeFile, readdir, rename, mkdir, unlink } from 'node:fs/promises';
+import path from 'node:path';
+import { commandSchemas, CommandError, type Command } from './commands.ts';
+import { paramsPatchSchema } from './params.ts';
+
+export const PRESET_NAME = /^[a-z0-9_-]{1,64}$/;
+
+export const presetSchema = z.strictObject({
+  description: z.string().max(500).optional(),
+  seed: commandSchemas.seed.shape.seed.optional(),
+  params: paramsPatchSchema.optional(),
+  prompt: commandSchemas.prompt.omit({ type: true }).optional(),
+  keyframes: commandSchemas.keyframes.omit({ type: true }).optional(),
+});
+export type Preset = z.infer<typeof presetSchema>;
+
+export interface PresetListing {
+  name: string;
+  description?: string;
+  /** Set when the file exists but cannot be used. */
+  error?: string;
+}
+
+function checkName(name: string): void {
+  if (!PRESET_NAME.test(name)) throw new CommandError(`bad preset name "${name}": use 1-64 characters of a-z, 0-9, _ or -`);
+}
+
+function parsePreset(name: string, text: string): Preset {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (err) {
+    throw new CommandError(`preset ${name}: malformed JSON: ${(err as Error).message}`);
+  }
+  const r = presetSchema.safeParse(json);
+  if (!r.success) {
+    throw new CommandError(`preset ${name}: ${r.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`);
+  }
+  return r.data;
+}
+
+export class PresetStore {
+  constructor(readonly dir: string) {}
+
+  async list(): Promise<PresetListing[]> {
+    let names: string[];
+    try {
+      names = (await readdir(this.dir)).filter((f) => f.endsWith('.json')).map((f) => f.slice(0, -5));
+    } catch {
+      return [];
+    }
+    const out: PresetListing[] = [];
+    for (const name of names.sort()) {
+      if (!PRESET_NAME.test(name)) continue;
+      try {
+        const p = await this.load(name);
+        out.push({ name, description: p.description });
+      } catch (err) {
+        out.push({ name, error: (err as Error).message });
+      }
+    }
+    return out;
+  }
+
+  async load(name: string): Promise<Preset> {
+    checkName(name);
+    let text: string;
+    try {
+      text = await readFile(path.join(this.dir, `${name}.json`), 'utf8');
+    } catch {
+      throw new CommandError(`no preset named "${name}"`, 404);
+    }
+    return parsePreset(name, text);
+  }
+
+  /** Atomic save: write a temporary file in the same folder, then rename it over the target. */
+  async save(name: string, preset: Preset): Promise<void> {
+    checkName(name);
+    const valid = presetSchema.parse(preset);
+    await mkdir(this.dir, { recursive: true });
+    const target = path.join(this.dir, `${name}.json`);
+    const tmp = path.join(this.dir, `.${name}.${process.pid}.${Date.now()}.tmp`);
+    try {
+      await writeFile(tmp, JSON.stringify(valid, null, 2) + '\n', { flag: 'wx' });
+      await rename(tmp, target);
+    } catch (err) {
+      await unlink(tmp).catch(() => {});
+      throw new CommandError(`cannot save preset ${name}: ${(err as Error).message}`, 500);
+    }
+  }
+}
+
+/** The commands that a preset stands for, in the order they apply. */
+export function presetCommands(p: Preset): Command[] {
+  const out: Command[] = [];
+  if (p.seed !== undefined) out.push({ type: 'seed', seed: p.seed });
+  if (p.params && Object.keys(p.params).length) out.push({ type: 'set', ...p.params });
+  if (p.keyframes) out.push({ type: 'keyframes', ...p.keyframes });
+  if (p.prompt) out.push({ type: 'prompt', ...p.prompt });
+  return out;
+}

@@ -1,0 +1,115 @@
+// Runtime on onnxruntime-node. Sessions are created once per model file; asking for a device that
+// is not available falls back to CPU with a warning, never a crash.
+import * as ort from 'onnxruntime-node';
+import path from 'node:path';
+import type { Manifest } from '../model/manifest.ts';
+import type { Device, Runtime, PriorOutput } from './runtime.ts';
+
+const providers: Record<Device, string> = {
+  cpu: 'cpu',
+  cuda: 'cuda',
+  tensorrt: 'tensorrt',
+  coreml: 'coreml',
+  dml: 'dml',
+};
+
+export interface OnnxRuntimeOptions {
+  device?: Device;
+  threads?: number;
+  warn?: (message: string) => void;
+}
+
+async function createSession(file: string, device: Device, threads: number | undefined): Promise<ort.InferenceSession> {
+  const options: ort.InferenceSession.SessionOptions = {
+    executionProviders: device === 'cpu' ? ['cpu'] : [providers[device]],
+    graphOptimizationLevel: 'all',
+  };
+  if (threads) options.intraOpNumThreads = threads;
+  return ort.InferenceSession.create(file, options);
+}
+
+/** Create all sessions of a model on the requested device, falling back to CPU as a whole. */
+export async function createOnnxRuntime(dir: string, manifest: Manifest, opts: OnnxRuntimeOptions = {}): Promise<Runtime> {
+  const warn = opts.warn ?? ((m: string) => console.warn(m));
+  let device: Device = opts.device ?? 'cpu';
+  const files = {
+    generator: manifest.generator.file,
+    text: manifest.text?.encoder,
+    image: manifest.image?.encoder,
+    prior: manifest.prior?.file,
+  };
+  const open = async (d: Device) => {
+    const out: Partial<Record<keyof typeof files, ort.InferenceSession>> = {};
+    for (const [role, f] of Object.entries(files) as [keyof typeof files, string | undefined][]) {
+      if (!f) continue;
+      try {
+        out[role] = await createSession(path.join(dir, f), d, opts.threads);
+      } catch (err) {
+        await Promise.all(Object.values(out).map((s) => s?.release()));
+        throw Object.assign(err as Error, { file: f });
+      }
+    }
+    return out;
+  };
+  let sessions: Awaited<ReturnType<typeof open>>;
+  try {
+    sessions = await open(device);
+  } catch (err) {
+    if (device === 'cpu') throw new Error(`cannot load ${(err as { file?: string }).file ?? 'model'}: ${(err as Error).message}`);
+    warn(`device ${device} is not available (${(err as Error).message.split('\n')[0]}); falling back to cpu`);
+    device = 'cpu';
+    sessions = await open('cpu');
+  }
+  const gen = sessions.generator!;
+  const { width, height } = manifest.resolution;
+  const zDim = manifest.generator.z.dim;
+
+  const runtime: Runtime = {
+    manifest,
+    device,
+    async generate(z, batch, condition) {
+      if (z.length !== batch * zDim) throw new RangeError(`z must hold ${batch} x ${zDim} values`);
+      const feeds: Record<string, ort.Tensor> = { [manifest.generator.z.input]: new ort.Tensor('float32', z, [batch, zDim]) };
+      const cond = manifest.generator.condition;
+      if (cond) {
+        const c = condition ?? new Float32Array(batch * cond.dim);
+        feeds[cond.input] = new ort.Tensor('float32', c, [batch, cond.dim]);
+      }
+      const out = await gen.run(feeds);
+      const data = out[manifest.generator.output.name].data as Float32Array;
+      if (data.length !== batch * 3 * width * height) {
+        throw new Error(`generator returned ${data.length} values, expected ${batch} x 3 x ${height} x ${width}`);
+      }
+      return data;
+    },
+    async close() {
+      await Promise.all(Object.values(sessions).map((s) => s?.release()));
+    },
+  };
+
+  const text = manifest.text;
+  if (sessions.text && text) {
+    const s = sessions.text;
+    runtime.encodeText = async (ids, batch) => {
+      const out = await s.run({ [text.input]: new ort.Tensor('int64', ids, [batch, ids.length / batch]) });
+      return out[text.output].data as Float32Array;
+    };
+  }
+  const image = manifest.image;
+  if (sessions.image && image) {
+    const s = sessions.image;
+    runtime.encodeImage = async (images, batch) => {
+      const out = await s.run({ [image.input]: new ort.Tensor('float32', images, [batch, 3, image.size, image.size]) });
+      return out[image.output].data as Float32Array;
+    };
+  }
+  const prior = manifest.prior;
+  if (sessions.prior && prior) {
+    const s = sessions.prior;
+    runtime.prior = async (embedding, batch): Promise<PriorOutput> => {
+      const out = await s.run({ [prior.input]: new ort.Tensor('float32', embedding, [batch, embedding.length / batch]) });
+      return { mean: out[prior.mean].data as Float32Array, scale: out[prior.scale].data as Float32Array };
+    };
+  }
+  return runtime;
+}

@@ -1,0 +1,123 @@
+// Frames over WebSocket: /frames?format=jpeg&size=256. Binary messages = 32-byte header + payload
+// (see frames/header.ts); a JSON text message {type:"state"} on connect and on every change.
+// Latest frame wins per viewer: a viewer that stops reading holds at most one pending frame and
+// never slows the others.
+import { WebSocketServer, WebSocket } from 'ws';
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { Stage, PublicState } from '../stage.ts';
+import type { Frame, EncodeRequest } from '../frames/frame.ts';
+import { frameHeader } from '../frames/header.ts';
+import { viewerRequest } from './viewer-request.ts';
+
+/** Bytes a viewer's socket may hold unsent before we stop sending it new frames. */
+const MAX_BUFFERED = 256 * 1024;
+
+class FrameViewer {
+  private busy = false;
+  private pending: Frame | null = null;
+
+  constructor(
+    private ws: WebSocket,
+    private req: EncodeRequest,
+    private stage: Stage,
+  ) {}
+
+  offer(frame: Frame): void {
+    if (this.busy || this.ws.bufferedAmount > MAX_BUFFERED) {
+      if (this.pending) this.stage.metrics.viewerDropped.inc();
+      this.pending = frame;
+      if (!this.busy) this.retryLater();
+      return;
+    }
+    void this.send(frame);
+  }
+
+  private retryTimer: NodeJS.Timeout | null = null;
+  private retryLater(): void {
+    if (this.retryTimer) return;
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = null;
+      const f = this.pending;
+      this.pending = null;
+      if (f && this.ws.readyState === WebSocket.OPEN) this.offer(f);
+    }, 20);
+  }
+
+  private async send(frame: Frame): Promise<void> {
+    this.busy = true;
+    try {
+      const before = frame.encodes;
+      const enc = await frame.encode(this.req);
+      if (frame.encodes !== before) this.stage.metrics.encodes.inc();
+      if (this.ws.readyState !== WebSocket.OPEN) return;
+      await new Promise<void>((resolve) => {
+        this.ws.send(Buffer.concat([frameHeader(frame.info, enc), enc.data]), { binary: true }, () => resolve());
+      });
+      this.stage.metrics.sent.inc();
+    } catch {
+      // a failed encode or a closed socket only affects this viewer
+    } finally {
+      this.busy = false;
+    }
+    const next = this.pending;
+    this.pending = null;
+    if (next && this.ws.readyState === WebSocket.OPEN) this.offer(next);
+  }
+
+  close(): void {
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+  }
+}
+
+export function createFramesSurface(stage: Stage, opts: { jpegQuality: number }) {
+  const wss = new WebSocketServer({ noServer: true, maxPayload: 4096, perMessageDeflate: false });
+  const viewers = new Set<FrameViewer>();
+  const count = () => stage.setViewers('ws', viewers.size);
+
+  stage.on('frame', (frame) => {
+    for (const v of viewers) v.offer(frame);
+  });
+  // State changes are coalesced: a fader flood sends at most one state message per 16 ms.
+  let stateTimer: NodeJS.Timeout | null = null;
+  const flushState = () => {
+    stateTimer = null;
+    const text = JSON.stringify({ type: 'state', state: stage.state() satisfies PublicState });
+    for (const ws of wss.clients) if (ws.readyState === WebSocket.OPEN) ws.send(text);
+  };
+  stage.on('state', () => {
+    stateTimer ??= setTimeout(flushState, 16);
+  });
+
+  return {
+    wss,
+    handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, url: URL): void {
+      let request: EncodeRequest;
+      try {
+        request = viewerRequest(url, opts.jpegQuality);
+      } catch (err) {
+        socket.end(`HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain\r\n\r\n${(err as Error).message}\n`);
+        return;
+      }
+      wss.handleUpgrade(req, socket, head, (ws) => {
+        const viewer = new FrameViewer(ws, request, stage);
+        viewers.add(viewer);
+        count();
+        ws.send(JSON.stringify({ type: 'state', state: stage.state() }));
+        if (stage.latest) viewer.offer(stage.latest);
+        ws.on('message', () => {}); // viewers only listen; small pings are ignored
+        ws.on('error', () => {});
+        ws.on('close', () => {
+          viewer.close();
+          viewers.delete(viewer);
+          count();
+        });
+      });
+    },
+    close(): void {
+      if (stateTimer) clearTimeout(stateTimer);
+      for (const ws of wss.clients) ws.close(1001, 'server shutting down');
+      wss.close();
+    },
+  };
+}

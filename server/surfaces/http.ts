@@ -1,0 +1,98 @@
+// The HTTP surface (hono): REST control, state, metrics, MJPEG and the static sketches.
+import { Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import { serveStatic } from '@hono/node-server/serve-static';
+import path from 'node:path';
+import { createRequire } from 'node:module';
+import type { Stage } from '../stage.ts';
+import { CommandError } from '../commands.ts';
+import { schemaDescription } from '../schema-info.ts';
+import { hasToken } from './auth.ts';
+import { viewerRequest } from './viewer-request.ts';
+import { mjpegResponse } from './mjpeg.ts';
+
+export interface HttpOptions {
+  token: string | null;
+  jpegQuality: number;
+  closing: AbortSignal;
+  root: string;
+}
+
+const require = createRequire(import.meta.url);
+
+export function createHttpApp(stage: Stage, opts: HttpOptions): Hono {
+  const app = new Hono();
+  const guard = (c: { req: { raw: Request; url: string } }) => hasToken(opts.token, c.req.raw.headers, new URL(c.req.url));
+
+  app.get('/health', (c) => c.json({ ok: true, frame: stage.engine.frame, fps: stage.fps, model: stage.model.manifest.id }));
+  app.get('/metrics', async (c) => {
+    c.header('Content-Type', stage.metrics.registry.contentType);
+    return c.body(await stage.metrics.registry.metrics());
+  });
+  app.get('/api/state', (c) => c.json(stage.state()));
+  app.get('/api/schema', (c) => c.json(schemaDescription()));
+  app.get('/api/model', (c) => {
+    const { manifest, vocabulary, card } = stage.model;
+    return c.json({ manifest, device: stage.model.runtime.device, vocabularySize: vocabulary?.size ?? null, card });
+  });
+  app.get('/api/presets', async (c) => c.json(await stage.presets.list()));
+  app.get('/api/presets/:name', async (c) => {
+    try {
+      return c.json(await stage.presets.load(c.req.param('name')));
+    } catch (err) {
+      const e = err as CommandError;
+      return c.json({ error: e.message }, e.status === 404 ? 404 : 400);
+    }
+  });
+
+  app.post('/api/command', bodyLimit({ maxSize: 64 * 1024, onError: (c) => c.json({ error: 'command too large (64 KiB max)' }, 413) }), async (c) => {
+    if (!guard(c)) return c.json({ error: 'control requires a token (Authorization: Bearer <token>)' }, 401);
+    let body: unknown;
+    try {
+      body = JSON.parse(await c.req.text());
+    } catch (err) {
+      stage.metrics.errors.inc({ surface: 'http' });
+      return c.json({ error: `malformed JSON: ${(err as Error).message}` }, 400);
+    }
+    try {
+      return c.json(await stage.dispatch(body, 'http'));
+    } catch (err) {
+      const e = err as CommandError;
+      const status = e.status === 404 ? 404 : e.status >= 500 ? 500 : 400;
+      return c.json({ error: e.message }, status);
+    }
+  });
+
+  app.get('/frame.jpg', async (c) => {
+    const frame = stage.latest;
+    if (!frame) return c.json({ error: 'no frame yet' }, 503);
+    let req;
+    try {
+      req = viewerRequest(new URL(c.req.url), opts.jpegQuality);
+    } catch (err) {
+      return c.json({ error: (err as Error).message }, 400);
+    }
+    const enc = await frame.encode({ ...req, format: 'jpeg' });
+    return c.body(new Uint8Array(enc.data), 200, { 'Content-Type': 'image/jpeg', 'X-Frame-Index': String(frame.info.index), 'Cache-Control': 'no-store' });
+  });
+  app.get('/stream.mjpg', (c) => {
+    try {
+      return mjpegResponse(stage, viewerRequest(new URL(c.req.url), opts.jpegQuality), opts.closing);
+    } catch (err) {
+      return c.json({ error: (err as Error).message }, 400);
+    }
+  });
+
+  const p5 = path.resolve(path.dirname(require.resolve('p5')), '..');
+  app.get('/vendor/p5/*', serveStatic({ root: path.join(p5, 'lib'), rewriteRequestPath: (p) => p.replace(/^\/vendor\/p5/, '') }));
+  const sketches = path.join(opts.root, 'sketches');
+  app.get('/sketches', (c) => c.redirect('/sketches/'));
+  app.get('/sketches/*', serveStatic({ root: sketches, rewriteRequestPath: (p) => p.replace(/^\/sketches/, '') }));
+  app.get('/', serveStatic({ root: sketches, path: 'index.html' }));
+  app.notFound((c) => c.json({ error: `not found: ${c.req.path}` }, 404));
+  app.onError((err, c) => {
+    stage.metrics.errors.inc({ surface: 'http' });
+    return c.json({ error: err.message }, 500);
+  });
+  return app;
+}

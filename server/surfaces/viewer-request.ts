@@ -1,0 +1,16 @@
+// What a viewer asks for in its query string: /frames?format=jpeg&size=256&quality=80
+import { z } from 'zod';
+import type { EncodeRequest } from '../frames/frame.ts';
+
+const querySchema = z.strictObject({
+  format: z.enum(['jpeg', 'rgba'], { error: 'format must be jpeg or rgba' }).default('jpeg'),
+  size: z.coerce.number({ error: 'size must be a number' }).int('size must be an integer').min(8, 'size must be >= 8').max(4096, 'size must be <= 4096').optional(),
+  quality: z.coerce.number().int().min(1, 'quality must be 1-100').max(100, 'quality must be 1-100').optional(),
+  token: z.string().optional(),
+});
+
+export function viewerRequest(url: URL, defaultQuality: number): EncodeRequest {
+  const q = querySchema.safeParse(Object.fromEntries(url.searchParams));
+  if (!q.success) throw new Error(q.error.issues.map((i) => (i.path.length ? `${i.path.join('.')}: ${i.message}` : i.message)).join('; '));
+  return { format: q.data.format, size: q.data.size ?? null, quality: q.data.quality ?? defaultQuality };
+}
