@@ -3,7 +3,7 @@ import { Registry, Counter, Gauge, Histogram, collectDefaultMetrics } from 'prom
 
 export function createMetrics() {
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry, prefix: 'latentstage_process_' });
+  collectDefaultMetrics({ register: registry, prefix: 'latentstage_' });
   const m = {
     registry,
     frames: new Counter({ name: 'latentstage_frames_total', help: 'Frames generated', registers: [registry] }),

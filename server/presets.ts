@@ -7,6 +7,8 @@ import { commandSchemas, CommandError, type Command } from './commands.ts';
 import { paramsPatchSchema } from './params.ts';
 
 export const PRESET_NAME = /^[a-z0-9_-]{1,64}$/;
+/** Files in the preset folder that are not presets (e.g. the OSC mapping). */
+const NOT_PRESETS = new Set(['osc-map']);
 
 export const presetSchema = z.strictObject({
   description: z.string().max(500).optional(),
@@ -54,7 +56,7 @@ export class PresetStore {
     }
     const out: PresetListing[] = [];
     for (const name of names.sort()) {
-      if (!PRESET_NAME.test(name)) continue;
+      if (!PRESET_NAME.test(name) || NOT_PRESETS.has(name)) continue;
       try {
         const p = await this.load(name);
         out.push({ name, description: p.description });

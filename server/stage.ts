@@ -229,7 +229,7 @@ export class Stage extends EventEmitter<StageEvents> {
     const { width, height } = m.resolution;
     const rgb = toRgb(out, width, height, m.generator.output.range);
     const now = performance.now();
-    const frame = new Frame({ index: state.frame, time: state.time, readyAt: now, similarity: NaN }, rgb, width, height);
+    const frame = new Frame({ index: state.frame, time: state.time, readyAt: now, similarity: NaN }, rgb, width, height, { z, condition, dt, frames, state });
     this.latest = frame;
     this.metrics.frames.inc();
     this.metrics.frameTime.observe((now - started) / 1000);

@@ -1,6 +1,7 @@
 // A generated frame: converted once from the generator's float output to 8-bit RGB, then encoded
 // lazily, once per (format, size, quality) that some viewer actually asked for.
 import sharp from 'sharp';
+import type { EngineState } from '../engine/engine.ts';
 
 export const formats = ['jpeg', 'rgba'] as const;
 export type FrameFormat = (typeof formats)[number];
@@ -45,6 +46,18 @@ export function toRgb(data: Float32Array, width: number, height: number, range: 
   return out;
 }
 
+/** The latent a frame was generated from, and the engine step that produced it (for recording). */
+export interface FrameLatent {
+  z: Float32Array;
+  condition: Float32Array | null;
+  /** Seconds of walk time the step covered. */
+  dt: number;
+  /** Frame slots the step covered (more than 1 when frames were skipped). */
+  frames: number;
+  /** The engine state after the step (immutable snapshot: prompt, params, seed). */
+  state?: EngineState;
+}
+
 export class Frame {
   private cache = new Map<string, Promise<Encoded>>();
   /** How many encodes this frame actually ran (for metrics and tests). */
@@ -55,6 +68,7 @@ export class Frame {
     readonly rgb: Buffer,
     readonly width: number,
     readonly height: number,
+    public latent: FrameLatent | null = null,
   ) {}
 
   /** Encoded bytes for a request, computed at most once per distinct request. */

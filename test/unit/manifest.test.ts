@@ -1,0 +1,46 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { readManifest } from '../../server/model/manifest.ts';
+import { loadModel } from '../../server/model/load.ts';
+import { writeFixtureModel } from '../fixtures/onnx.ts';
+
+const fixture = () => writeFixtureModel(path.join(mkdtempSync(path.join(tmpdir(), 'ls-model-')), 'm'));
+
+test('a complete fixture folder loads and generates a batch', async () => {
+  const model = await loadModel(fixture());
+  try {
+    const n = 3;
+    const out = await model.runtime.generate(new Float32Array(n * 16).fill(0.5), n);
+    assert.equal(out.length, n * 3 * 64 * 64);
+    assert.ok(model.vocabulary?.has('robot'));
+  } finally {
+    await model.runtime.close();
+  }
+});
+
+test('a missing file is named in one clear message', async () => {
+  const dir = fixture();
+  rmSync(path.join(dir, 'prior.onnx'));
+  await assert.rejects(readManifest(dir), /file .*prior\.onnx named in latentstage\.json is missing/);
+});
+
+test('a missing manifest, bad JSON or a wrong field are each reported', async () => {
+  const dir = fixture();
+  await assert.rejects(readManifest(path.join(dir, 'nowhere')), /latentstage\.json is missing/);
+  const manifest = JSON.parse(readFileSync(path.join(dir, 'latentstage.json'), 'utf8'));
+  writeFileSync(path.join(dir, 'latentstage.json'), '{"format":');
+  await assert.rejects(readManifest(dir), /is not valid JSON/);
+  writeFileSync(path.join(dir, 'latentstage.json'), JSON.stringify({ ...manifest, generator: { ...manifest.generator, z: { input: 'z', dim: -4 } } }));
+  await assert.rejects(readManifest(dir), /generator\.z\.dim/);
+  writeFileSync(path.join(dir, 'latentstage.json'), JSON.stringify({ ...manifest, generator: { ...manifest.generator, file: '../../etc/passwd' } }));
+  await assert.rejects(readManifest(dir), /generator\.file: must be a relative path inside the model folder/);
+});
+
+test('a file that is not a valid ONNX model is reported with its name', async () => {
+  const dir = fixture();
+  writeFileSync(path.join(dir, 'generator.onnx'), 'not onnx');
+  await assert.rejects(loadModel(dir), /generator\.onnx/);
+});
