@@ -7,6 +7,9 @@ import path from 'node:path';
 import { devices } from './runtime/runtime.ts';
 import { startServer, DEFAULT_MODEL } from './server.ts';
 import { MANIFEST } from './model/manifest.ts';
+import { oscFromFlags } from './surfaces/osc.ts';
+import { ROOT } from './server.ts';
+import { renderCli, RenderUsageError, RENDER_USAGE } from './record/render-cli.ts';
 
 const USAGE = `usage: latentstage serve [options]
 
@@ -19,9 +22,21 @@ const USAGE = `usage: latentstage serve [options]
   --presets DIR     preset folder (default presets/)
   --quality N       JPEG quality 1-100 (default 80)
   --token T         control token (default: $LATENTSTAGE_TOKEN, or random when not on loopback)
+  --recordings DIR  folder for record.start walk files and videos (default recordings/)
+  --stream URL      stream live video to rtmp://... (FLV) or srt://... (MPEG-TS) from the start
+  --osc-port N      OSC (UDP) port (default 9000, 0 = OSC off)
+  --osc-host HOST   address OSC binds (default: --host)
+  --osc-allow LIST  OSC senders allowed besides loopback: IPs/CIDRs, comma-separated
+  --osc-map FILE    OSC address mapping (default presets/osc-map.json when present)
+  --osc-prefix P    prefix of the built-in OSC addresses (default /ls)
+  --osc-feedback H:P  always send OSC state feedback to HOST:PORT
 `;
 
-export class UsageError extends Error {}
+export class UsageError extends Error {
+  constructor(message = '', readonly usage = USAGE) {
+    super(message);
+  }
+}
 
 const int = (name: string, min: number, max: number) =>
   z.coerce.number({ error: `--${name} must be a number` }).int(`--${name} must be an integer`).min(min, `--${name} must be >= ${min}`).max(max, `--${name} must be <= ${max}`);
@@ -36,6 +51,14 @@ const serveSchema = z.object({
   presets: z.string().optional(),
   quality: int('quality', 1, 100).optional(),
   token: z.string().min(8, '--token must be at least 8 characters').optional(),
+  recordings: z.string().min(1).optional(),
+  stream: z.string().regex(/^(rtmps?|srt|udp|tcp):\/\/\S+$/, '--stream must be an rtmp://, rtmps://, srt://, udp:// or tcp:// URL').optional(),
+  'osc-port': int('osc-port', 0, 65535).optional(),
+  'osc-host': z.string().min(1).optional(),
+  'osc-allow': z.string().optional(),
+  'osc-map': z.string().min(1).optional(),
+  'osc-prefix': z.string().regex(/^(\/[A-Za-z0-9_.-]+)+$/, '--osc-prefix must look like /ls').optional(),
+  'osc-feedback': z.string().regex(/^(\[[^\]\s]+\]|[^:\s]+):\d{1,5}$/, '--osc-feedback must be HOST:PORT').optional(),
 });
 
 export function parseServeArgs(args: string[]) {
@@ -55,6 +78,14 @@ export function parseServeArgs(args: string[]) {
         presets: { type: 'string' },
         quality: { type: 'string' },
         token: { type: 'string' },
+        recordings: { type: 'string' },
+        stream: { type: 'string' },
+        'osc-port': { type: 'string' },
+        'osc-host': { type: 'string' },
+        'osc-allow': { type: 'string' },
+        'osc-map': { type: 'string' },
+        'osc-prefix': { type: 'string' },
+        'osc-feedback': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     }));
@@ -84,6 +115,9 @@ async function serve(args: string[]): Promise<void> {
     presets: o.presets,
     jpegQuality: o.quality,
     token: o.token,
+    recordings: o.recordings,
+    stream: o.stream,
+    osc: oscFromFlags({ oscPort: o['osc-port'], oscHost: o['osc-host'], oscAllow: o['osc-allow'], oscMap: o['osc-map'], oscPrefix: o['osc-prefix'], oscFeedback: o['osc-feedback'] }),
   });
   const { url, stage, token } = server;
   const m = stage.model.manifest;
@@ -97,6 +131,8 @@ async function serve(args: string[]): Promise<void> {
     `  MJPEG          ${url}/stream.mjpg`,
     `  metrics        ${url}/metrics`,
   ];
+  const osc = stage.extras.osc as { host: string; port: number; prefix: string } | undefined;
+  if (osc) lines.push(`  OSC (udp)      ${osc.host}:${osc.port} ${osc.prefix}/... (README: OSC)`);
   if (token) lines.push(`  control token  ${token}`);
   console.log(lines.join('\n'));
   let stopping = false;
@@ -113,7 +149,16 @@ async function serve(args: string[]): Promise<void> {
   process.on('SIGTERM', () => stop('SIGTERM'));
 }
 
-export const commands: Record<string, (args: string[]) => Promise<void>> = { serve };
+async function render(args: string[]): Promise<void> {
+  try {
+    await renderCli(args, ROOT, DEFAULT_MODEL);
+  } catch (err) {
+    if (err instanceof RenderUsageError) throw new UsageError(err.message && `render: ${err.message}`, RENDER_USAGE);
+    throw err;
+  }
+}
+
+export const commands: Record<string, (args: string[]) => Promise<void>> = { serve, render };
 
 export async function main(argv: string[]): Promise<number> {
   const [cmd = 'serve', ...rest] = argv;
@@ -125,7 +170,7 @@ export async function main(argv: string[]): Promise<number> {
   } catch (err) {
     if (err instanceof UsageError) {
       if (err.message) console.error(`latentstage: ${err.message}\n`);
-      console.error(USAGE);
+      console.error(err.usage);
       return 2;
     }
     console.error(`latentstage: ${(err as Error).message}`);

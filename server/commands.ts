@@ -2,6 +2,7 @@
 // input into these zod-validated commands.
 import { z } from 'zod';
 import { paramsPatchSchema, eases, numericParams } from './params.ts';
+import { scheduleSchema, bpmSchema } from './steer/schedule-schema.ts';
 
 const presetName = z
   .string({ error: 'name must be a string' })
@@ -14,6 +15,13 @@ const seed = z
   .max(0xffffffff, 'seed must be < 2^32');
 
 const fade = z.number({ error: 'fade must be a number' }).min(0, 'fade must be >= 0').max(600, 'fade must be <= 600 seconds');
+
+const videoSize = z
+  .number({ error: 'size must be a number' })
+  .int('size must be an integer')
+  .min(16, 'size must be >= 16')
+  .max(4096, 'size must be <= 4096')
+  .refine((n) => n % 2 === 0, 'size must be even');
 
 export const commandSchemas = {
   prompt: z.strictObject({
@@ -38,6 +46,21 @@ export const commandSchemas = {
   }),
   'preset.load': z.strictObject({ type: z.literal('preset.load'), name: presetName }),
   'preset.save': z.strictObject({ type: z.literal('preset.save'), name: presetName }),
+  tempo: z.strictObject({ type: z.literal('tempo'), bpm: bpmSchema }),
+  beat: z.strictObject({ type: z.literal('beat') }),
+  'schedule.start': z.strictObject({ type: z.literal('schedule.start'), schedule: scheduleSchema.optional() }),
+  'schedule.stop': z.strictObject({ type: z.literal('schedule.stop') }),
+  'record.start': z.strictObject({ type: z.literal('record.start'), name: presetName.optional(), size: videoSize.optional() }),
+  'record.stop': z.strictObject({ type: z.literal('record.stop') }),
+  'stream.start': z.strictObject({
+    type: z.literal('stream.start'),
+    url: z
+      .string({ error: 'url must be a string' })
+      .max(2000, 'url must be at most 2000 characters')
+      .regex(/^(rtmps?|srt|udp|tcp):\/\/[^\s]+$/, 'url must be rtmp://, rtmps://, srt://, udp:// or tcp://'),
+    size: videoSize.optional(),
+  }),
+  'stream.stop': z.strictObject({ type: z.literal('stream.stop') }),
 } as const;
 
 export type CommandType = keyof typeof commandSchemas;

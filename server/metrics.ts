@@ -22,6 +22,8 @@ export function createMetrics() {
     encodes: new Counter({ name: 'latentstage_encodes_total', help: 'Frame encodes (one per frame and requested format/size)', registers: [registry] }),
     commands: new Counter({ name: 'latentstage_commands_total', help: 'Commands applied', labelNames: ['surface', 'type'], registers: [registry] }),
     errors: new Counter({ name: 'latentstage_errors_total', help: 'Rejected inputs and failures', labelNames: ['surface'], registers: [registry] }),
+    oscPackets: new Counter({ name: 'latentstage_osc_packets_total', help: 'OSC datagrams received, by result (accepted, malformed, oversize, denied, rate_limited)', labelNames: ['result'], registers: [registry] }),
+    oscMessages: new Counter({ name: 'latentstage_osc_messages_total', help: 'OSC messages handled, by result (applied, coalesced, rejected, unknown)', labelNames: ['result'], registers: [registry] }),
   };
   return m;
 }

@@ -20,6 +20,7 @@ export const numericParams = {
   strength: { min: 0, max: 1, default: 1, step: 0.01, doc: 'How strongly the active prompt pulls the walk.' },
   hold: { min: 0, max: 600, default: 2, step: 0.1, unit: 's', doc: 'Keyframes: seconds held on each key.' },
   transition: { min: 0.05, max: 600, default: 3, step: 0.05, unit: 's', doc: 'Keyframes: seconds to glide from one key to the next.' },
+  search: { min: 0, max: 1, default: 0, step: 1, doc: 'CLIP-guided search (CMA-ES) refines the prompt: 1 = on. Always on for models without a prior or condition.' },
 } as const satisfies Record<string, NumericParam>;
 
 export type NumericParamName = keyof typeof numericParams;

@@ -5,6 +5,7 @@ import { readFile, writeFile, readdir, rename, mkdir, unlink } from 'node:fs/pro
 import path from 'node:path';
 import { commandSchemas, CommandError, type Command } from './commands.ts';
 import { paramsPatchSchema } from './params.ts';
+import { scheduleSchema } from './steer/schedule-schema.ts';
 
 export const PRESET_NAME = /^[a-z0-9_-]{1,64}$/;
 /** Files in the preset folder that are not presets (e.g. the OSC mapping). */
@@ -16,6 +17,7 @@ export const presetSchema = z.strictObject({
   params: paramsPatchSchema.optional(),
   prompt: commandSchemas.prompt.omit({ type: true }).optional(),
   keyframes: commandSchemas.keyframes.omit({ type: true }).optional(),
+  schedule: scheduleSchema.optional(),
 });
 export type Preset = z.infer<typeof presetSchema>;
 
@@ -102,5 +104,6 @@ export function presetCommands(p: Preset): Command[] {
   if (p.params && Object.keys(p.params).length) out.push({ type: 'set', ...p.params });
   if (p.keyframes) out.push({ type: 'keyframes', ...p.keyframes });
   if (p.prompt) out.push({ type: 'prompt', ...p.prompt });
+  if (p.schedule) out.push({ type: 'schedule.start', schedule: p.schedule });
   return out;
 }

@@ -54,6 +54,8 @@ export class Stage extends EventEmitter<StageEvents> {
   latest: Frame | null = null;
   /** Extra state that adapters publish (recording, OSC, steering...). */
   readonly extras: Record<string, unknown> = {};
+  /** Measures a generated image's similarity to the active prompt (set by steering), or null. */
+  similarity: ((image: Float32Array) => Promise<number>) | null = null;
   private handlers = new Map<string, Handler>();
   private queue: Promise<unknown> = Promise.resolve();
   private running = false;
@@ -226,10 +228,11 @@ export class Stage extends EventEmitter<StageEvents> {
     this.engine = state;
     const m = this.model.manifest;
     const out = await this.model.runtime.generate(z, 1, condition);
+    const similarity = this.similarity ? await this.similarity(out).catch(() => NaN) : NaN;
     const { width, height } = m.resolution;
     const rgb = toRgb(out, width, height, m.generator.output.range);
     const now = performance.now();
-    const frame = new Frame({ index: state.frame, time: state.time, readyAt: now, similarity: NaN }, rgb, width, height, { z, condition, dt, frames, state });
+    const frame = new Frame({ index: state.frame, time: state.time, readyAt: now, similarity }, rgb, width, height, { z, condition, dt, frames, state });
     this.latest = frame;
     this.metrics.frames.inc();
     this.metrics.frameTime.observe((now - started) / 1000);

@@ -14,6 +14,7 @@ Usage:
   /usr/bin/python3 train.py --smoke --out /tmp/smoke-model
 """
 import argparse
+import copy
 import json
 import math
 import os
@@ -118,10 +119,18 @@ class Tokenizer:
 # ----------------------------------------------------------------------------- data
 
 
-def load_dataset(smoke=False):
+ALL_STYLES = "google,twitter,openmoji,fluent"
+
+
+def load_dataset(smoke=False, styles=ALL_STYLES):
     recs = json.load(open(os.path.join(CACHE, "records.json")))
     raw = np.fromfile(os.path.join(CACHE, "images.u8"), dtype=np.uint8).reshape(-1, SIZE, SIZE, 3)
     assert len(recs) == raw.shape[0]
+    keep = set(styles.split(","))
+    if keep != set(ALL_STYLES.split(",")):
+        idx = [i for i, r in enumerate(recs) if r["style"] in keep]
+        recs = [recs[i] for i in idx]
+        raw = raw[idx]
     if smoke:
         idx = list(range(0, len(recs), max(1, len(recs) // 96)))[:96]
         recs = [recs[i] for i in idx]
@@ -214,7 +223,7 @@ class ImageEncoder(nn.Module):
 
     def __init__(self, dim=EMB, w=32):
         super().__init__()
-        self.b1 = nn.Sequential(cbr(3, w, 3, 2), cbr(w, w))  # 32
+        self.b1 = cbr(3, w, 3, 2)  # 32
         self.b2 = nn.Sequential(cbr(w, 2 * w, 3, 2), cbr(2 * w, 2 * w))  # 16
         self.b3 = nn.Sequential(cbr(2 * w, 4 * w, 3, 2), cbr(4 * w, 4 * w))  # 8
         self.b4 = nn.Sequential(cbr(4 * w, 8 * w, 3, 2), cbr(8 * w, 8 * w))  # 4
@@ -260,24 +269,25 @@ class VEncoder(nn.Module):
 
 
 class Generator(nn.Module):
+    """z -> 4x4 -> (nearest upsample + 3x3 convs) 8,16,32 -> sub-pixel conv to 64x64 RGB in [-1,1]."""
+
     def __init__(self, zdim=ZDIM, w=32):
         super().__init__()
         self.fc = nn.Sequential(nn.Linear(zdim, 8 * w * 16), nn.BatchNorm1d(8 * w * 16), nn.ReLU(inplace=True))
         self.w = w
 
-        def up(i, o):
-            return nn.Sequential(
-                nn.ConvTranspose2d(i, o, 4, 2, 1, bias=False), nn.BatchNorm2d(o), nn.ReLU(inplace=True), cbr(o, o)
-            )
+        def up(i, o, extra=True):
+            layers = [nn.Upsample(scale_factor=2, mode="nearest"), cbr(i, o)]
+            if extra:
+                layers.append(cbr(o, o))
+            return nn.Sequential(*layers)
 
         self.net = nn.Sequential(
             up(8 * w, 6 * w),  # 8
             up(6 * w, 4 * w),  # 16
-            up(4 * w, 2 * w),  # 32
-            nn.ConvTranspose2d(2 * w, w, 4, 2, 1, bias=False),  # 64
-            nn.BatchNorm2d(w),
-            nn.ReLU(inplace=True),
-            nn.Conv2d(w, 3, 3, 1, 1),
+            up(4 * w, 2 * w, extra=False),  # 32
+            nn.Conv2d(2 * w, 12, 3, 1, 1),
+            nn.PixelShuffle(2),  # 64
             nn.Tanh(),
         )
 
@@ -302,7 +312,7 @@ class Discriminator(nn.Module):
 
 
 class Prior(nn.Module):
-    def __init__(self, dim=EMB, zdim=ZDIM, hidden=512):
+    def __init__(self, dim=EMB, zdim=ZDIM, hidden=384):
         super().__init__()
         self.net = nn.Sequential(nn.Linear(dim, hidden), nn.GELU(), nn.Linear(hidden, hidden), nn.GELU())
         self.mean = nn.Linear(hidden, zdim)
@@ -344,6 +354,14 @@ def augment(x, pad=4):
     return out
 
 
+CL = torch.channels_last
+
+
+def plain(m):
+    """copy of a module in contiguous memory format, on cpu, eval mode (for ONNX export)"""
+    return copy.deepcopy(m).cpu().to(memory_format=torch.contiguous_format).eval()
+
+
 def log(msg):
     print(time.strftime("%H:%M:%S"), msg, flush=True)
 
@@ -376,7 +394,9 @@ def train_clip(seed, tok, caps, rec_cap, images, minutes, use_heldout, device, l
     random.seed(seed)
     np.random.seed(seed)
     model = CLIP(tok.size, tok.ngram_offset).to(device)
-    opt = torch.optim.AdamW(model.parameters(), lr=2e-3, weight_decay=1e-4)
+    model.image.to(memory_format=CL)
+    lr = 3e-3
+    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=1e-4)
     text_sets = [set(c["texts"] if use_heldout else c["train_texts"]) for c in caps]
     text_lists = [c["texts"] if use_heldout else c["train_texts"] for c in caps]
     id_cache = {}
@@ -387,7 +407,7 @@ def train_clip(seed, tok, caps, rec_cap, images, minutes, use_heldout, device, l
         return id_cache[t]
 
     n = images.shape[0]
-    bs = min(256, n)
+    bs = min(128, n)
     steps_per_epoch = max(1, n // bs)
     t0 = time.time()
     deadline = t0 + minutes * 60
@@ -397,7 +417,7 @@ def train_clip(seed, tok, caps, rec_cap, images, minutes, use_heldout, device, l
         perm = torch.randperm(n)
         for k in range(steps_per_epoch):
             idx = perm[k * bs : (k + 1) * bs]
-            x = augment(images[idx]).to(device)
+            x = augment(images[idx]).to(device).contiguous(memory_format=CL)
             ci = rec_cap[idx.numpy()]
             texts = []
             for c in ci:
@@ -416,7 +436,7 @@ def train_clip(seed, tok, caps, rec_cap, images, minutes, use_heldout, device, l
             # cosine-decayed LR over the time budget
             frac = min(1.0, (time.time() - t0) / (minutes * 60))
             for g in opt.param_groups:
-                g["lr"] = 2e-3 * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * frac)))
+                g["lr"] = lr * min(1.0, step / 50 + 0.02) * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * frac)))
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
@@ -476,14 +496,14 @@ class _TE(nn.Module):
 
 
 def export_clip(clip, tok, out):
-    clip = clip.cpu().eval()
+    clip = plain(clip)
     onnx_export(_TE(clip.text), (torch.zeros(1, tok.max_length, dtype=torch.long),), os.path.join(out, "text_encoder.onnx"),
                 ["ids"], ["embedding"], {"ids": {0: "batch"}, "embedding": {0: "batch"}})
     onnx_export(clip.image, (torch.zeros(1, 3, SIZE, SIZE),), os.path.join(out, "image_encoder.onnx"),
                 ["image"], ["embedding"], {"image": {0: "batch"}, "embedding": {0: "batch"}})
 
 
-REFERENCE_PROMPTS = ["Robot", "red heart", "fire", "smiling cat", "ocean wave", "flame!!", "zzqx unseenword", "Pizza, please?"]
+REFERENCE_PROMPTS = ["Robot", "red heart", "fire", "smiling cat", "ocean wave", "flame!!", "zzqx unseenword", "Pizza, please?", "PIÑATA & crème brûlée"]
 
 
 def write_tokenizer(tok, clip, out):
@@ -491,7 +511,7 @@ def write_tokenizer(tok, clip, out):
     ref = []
     if clip is not None:
         with torch.no_grad():
-            emb = clip.text.cpu()(encode_texts(tok, REFERENCE_PROMPTS))
+            emb = plain(clip.text)(encode_texts(tok, REFERENCE_PROMPTS))
     for i, p in enumerate(REFERENCE_PROMPTS):
         ids, words, unknown = tok.encode(p)
         r = {"text": p, "ids": ids, "words": words, "unknown": unknown}
@@ -582,6 +602,7 @@ def main():
     ap.add_argument("--run", default="main")
     ap.add_argument("--smoke", action="store_true", help="a few steps on ~96 images, for tests")
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--styles", default=ALL_STYLES, help="comma list of art sets to train on (e.g. drop openmoji to avoid CC-BY-SA)")
     ap.add_argument("--reuse-clip", action="store_true", help="reuse CLIP/evaluator checkpoints in the run dir")
     args = ap.parse_args()
 
@@ -594,10 +615,10 @@ def main():
     os.makedirs(run_dir, exist_ok=True)
     T0 = time.time()
     budget = args.minutes * 60 if not args.smoke else 60
-    clip_min = 0.1 if args.smoke else args.minutes * 0.12
-    eval_min = 0.1 if args.smoke else args.minutes * 0.07
+    clip_min = 0.1 if args.smoke else args.minutes * 0.14
+    eval_min = 0.1 if args.smoke else args.minutes * 0.08
 
-    recs, raw = load_dataset(args.smoke)
+    recs, raw = load_dataset(args.smoke, args.styles)
     images = to_tensor_images(raw)
     caps, rec_cap = build_captions(recs)
     train_texts = [t for c in caps for t in c["train_texts"]]
@@ -654,10 +675,12 @@ def main():
     # ---- VAE-GAN
     torch.manual_seed(3)
     enc, gen, disc, prior = VEncoder().to(device), Generator().to(device), Discriminator().to(device), Prior().to(device)
+    for m in (enc, gen, disc, clip.image):
+        m.to(memory_format=CL)
     opt_g = torch.optim.Adam(list(enc.parameters()) + list(gen.parameters()), lr=1e-3, betas=(0.5, 0.999))
     opt_d = torch.optim.Adam(disc.parameters(), lr=2e-4, betas=(0.5, 0.999))
     n = images.shape[0]
-    bs = 64 if not args.smoke else 16
+    bs = 32 if not args.smoke else 16
     steps_per_epoch = max(1, n // bs)
     beta_kl = 5e-4
     w_feat, w_emb, w_adv = 1.0, 0.5, 0.05
@@ -673,7 +696,7 @@ def main():
         acc = {"l1": 0.0, "feat": 0.0, "kl": 0.0, "adv": 0.0, "d": 0.0}
         for k in range(steps_per_epoch):
             idx = perm[k * bs : (k + 1) * bs]
-            x = images[idx].to(device)
+            x = images[idx].to(device).contiguous(memory_format=CL)
             mu, logvar = enc(x)
             z = mu + torch.randn_like(mu) * (0.5 * logvar).exp()
             xr = gen(z)
@@ -709,7 +732,7 @@ def main():
             acc["feat"] += lfeat.item()
             acc["kl"] += kl.item()
             step += 1
-            if step % 25 == 0:
+            if step % 50 == 0:
                 log(f"vae ep {epoch} step {step} l1 {l1.item():.3f} feat {lfeat.item():.3f} emb {lemb.item():.3f} kl {kl.item():.1f}"
                     f" {(time.time() - te) / (k + 1):.2f}s/step")
             elapsed = time.time() - T0
@@ -730,13 +753,12 @@ def main():
             zz = (m.unsqueeze(0) + s.unsqueeze(0) * grid_noise.to(device).unsqueeze(1)).reshape(-1, ZDIM)
             imgs = eg(zz)
         save_grid(imgs, 8, os.path.join(run_dir, f"progress-{epoch:03d}.png"))
-        eg_cpu = ExportGenerator(gen, zmean, zstd).cpu().eval()
+        eg_cpu = ExportGenerator(plain(gen), zmean, zstd).eval()
         onnx_export(eg_cpu, (torch.zeros(2, ZDIM),), os.path.join(out, "generator.onnx"), ["z"], ["image"],
                     {"z": {0: "batch"}, "image": {0: "batch"}})
-        onnx_export(prior.cpu().eval(), (torch.zeros(2, EMB),), os.path.join(out, "prior.onnx"), ["embedding"], ["mean", "scale"],
+        onnx_export(plain(prior), (torch.zeros(2, EMB),), os.path.join(out, "prior.onnx"), ["embedding"], ["mean", "scale"],
                     {"embedding": {0: "batch"}, "mean": {0: "batch"}, "scale": {0: "batch"}})
-        gen.to(device).train()
-        prior.to(device)
+        gen.train()
         nsteps = k + 1
         h = {k2: round(v / nsteps, 4) for k2, v in acc.items()}
         h.update(epoch=epoch, seconds=round(time.time() - te), prior_loss=round(ploss, 4))

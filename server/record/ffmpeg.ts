@@ -2,6 +2,7 @@
 // stdin, H.264 out to a fragmented MP4 (playable after a crash), FLV (RTMP) or MPEG-TS (SRT/UDP).
 import { spawn, execFile, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { promisify } from 'node:util';
+import path from 'node:path';
 import installer from '@ffmpeg-installer/ffmpeg';
 
 const run = promisify(execFile);
@@ -28,6 +29,10 @@ export interface EncoderOptions {
   live?: boolean;
   /** x264 preset (default veryfast). */
   preset?: string;
+  /** x264 constant rate factor (default: x264's 23). */
+  crf?: number;
+  /** Also write every (scaled) frame as DIR/frame-000000.png. */
+  pngDir?: string;
 }
 
 const even = (n: number) => Math.max(2, 2 * Math.round(n / 2));
@@ -44,13 +49,17 @@ export function encoderArgs(o: EncoderOptions): string[] {
   const gop = Math.max(1, Math.round(o.fps));
   const args = ['-hide_banner', '-nostdin', '-loglevel', 'error', '-y'];
   args.push('-f', 'rawvideo', '-pix_fmt', 'rgb24', '-s', `${o.width}x${o.height}`, '-r', String(o.fps), '-i', 'pipe:0');
-  if (ow !== o.width || oh !== o.height) args.push('-vf', `scale=${ow}:${oh}:flags=lanczos`);
+  const scale = ow !== o.width || oh !== o.height ? `scale=${ow}:${oh}:flags=lanczos+accurate_rnd+full_chroma_int` : 'null';
+  if (o.pngDir) args.push('-filter_complex', `[0:v]${scale},split=2[v][p]`, '-map', '[v]');
+  else if (scale !== 'null') args.push('-vf', scale);
   args.push('-c:v', 'libx264', '-preset', o.preset ?? 'veryfast', '-pix_fmt', 'yuv420p', '-g', String(gop), '-keyint_min', String(gop));
+  if (o.crf !== undefined) args.push('-crf', String(o.crf));
   if (o.live) args.push('-tune', 'zerolatency');
   if (o.container === 'mp4') args.push('-movflags', '+frag_keyframe+empty_moov+default_base_moof', '-f', 'mp4');
   else if (o.container === 'flv') args.push('-f', 'flv');
   else args.push('-f', 'mpegts');
   args.push(o.output);
+  if (o.pngDir) args.push('-map', '[p]', '-c:v', 'png', '-f', 'image2', '-start_number', '0', path.join(o.pngDir, 'frame-%06d.png'));
   return args;
 }
 
@@ -126,9 +135,12 @@ export class Encoder {
     return true;
   }
 
-  /** Wait until the pipe has room (for offline rendering, which must not buffer without bound). */
-  async drain(): Promise<void> {
-    if (this.proc.stdin.writableNeedDrain && this.alive) {
+  /**
+   * Wait while more than `maxBacklog` bytes are queued (offline rendering: keeps ffmpeg busy
+   * without buffering the whole video in memory).
+   */
+  async drain(maxBacklog = 32 * 1024 * 1024): Promise<void> {
+    if (this.proc.stdin.writableLength > maxBacklog && this.alive) {
       await new Promise<void>((resolve) => {
         const done = () => {
           this.proc.stdin.off('drain', done);

@@ -88,7 +88,7 @@ export function createHttpApp(stage: Stage, opts: HttpOptions): Hono {
   const sketches = path.join(opts.root, 'sketches');
   app.get('/sketches', (c) => c.redirect('/sketches/'));
   app.get('/sketches/*', serveStatic({ root: sketches, rewriteRequestPath: (p) => p.replace(/^\/sketches/, '') }));
-  app.get('/', serveStatic({ root: sketches, path: 'index.html' }));
+  app.get('/', serveStatic({ root: sketches, path: 'control/index.html' }));
   app.notFound((c) => c.json({ error: `not found: ${c.req.path}` }, 404));
   app.onError((err, c) => {
     stage.metrics.errors.inc({ surface: 'http' });

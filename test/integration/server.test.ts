@@ -128,13 +128,16 @@ describe('live server', () => {
     const ack = await c.next((m) => m.type === 'ack');
     assert.equal(ack.id, 'b');
     assert.equal(ack.state.seed, 4242);
-    c.ws.send(JSON.stringify({ type: 'prompt', text: 'red heart', fade: 1, id: 'c' }));
+    // fade 0: prompts now move the walk's region, and a later test needs the region at rest
+    c.ws.send(JSON.stringify({ type: 'prompt', text: 'red heart', fade: 0, id: 'c' }));
     const ack2 = await c.next((m) => m.type === 'ack' && m.id === 'c');
     assert.equal(ack2.state.prompt.text, 'red heart');
     c.ws.close();
   });
 
   test('the first frame after a command reflects it', async () => {
+    await s.command({ type: 'prompt', text: '', fade: 0 }); // no region glide in flight
+    await s.command({ type: 'set', fade: 0 }); // no seed/mode glide either
     const before = await collectFrames(`${s.url.replace('http', 'ws')}/frames?format=rgba`, 1);
     const r = await s.command({ type: 'set', truncation: 0 });
     const applied = r.body.frame;
@@ -144,7 +147,7 @@ describe('live server', () => {
     assert.ok(later.length >= 2);
     assert.deepEqual(later[0].payload, later[1].payload);
     assert.notDeepEqual(before[0].payload, later[0].payload);
-    await s.command({ type: 'set', truncation: 0.8 });
+    await s.command({ type: 'set', truncation: 0.8, fade: 2 });
   });
 
   test('/stream.mjpg yields a stream of JPEGs', async () => {

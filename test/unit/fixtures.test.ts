@@ -15,6 +15,7 @@ import {
   textEncoderOnnx,
   writeFixtureModel,
 } from '../fixtures/onnx.js';
+import { createTokenizer, type TokenizerSpec } from '../../server/model/tokenizer.ts';
 
 const BATCH = 3;
 const Z_DIM = 16;
@@ -166,16 +167,19 @@ test('writeFixtureModel: complete folder with the documented manifest', async (t
   };
   assert.equal(JSON.stringify(manifest), JSON.stringify(expected), 'same keys in the same order');
 
-  const tokenizer: unknown = JSON.parse(readFileSync(join(dir, 'tokenizer.json'), 'utf8'));
-  assert.deepEqual(tokenizer, {
-    lowercase: true,
-    split: '[^a-z0-9]+',
-    vocab: Object.fromEntries(DEFAULT_WORDS.map((w, i) => [w, i + 1])),
-    ngram: { min: 3, max: 4, buckets: 64, offset: DEFAULT_WORDS.length + 1 },
-    hash: 'fnv1a32',
-    maxLength: 16,
-    pad: 0,
-  });
+  const tokenizer = JSON.parse(readFileSync(join(dir, 'tokenizer.json'), 'utf8')) as TokenizerSpec;
+  assert.equal(tokenizer.format, 'latentstage-tokenizer/1', 'the same format as the real models');
+  assert.deepEqual(tokenizer.words, Object.fromEntries(DEFAULT_WORDS.map((w, i) => [w, i])));
+  assert.deepEqual(tokenizer.ngram, { min: 3, max: 4, begin: '<', end: '>', hash: 'fnv1a32-utf8', buckets: 64, offset: DEFAULT_WORDS.length + 1 });
+  assert.equal(tokenizer.maxLength, 16);
+  assert.equal(tokenizer.padId, 0);
+  // The one TS tokenizer reads it: word ids first, then n-gram ids inside the text encoder's table.
+  const { ids, words, unknown } = createTokenizer(tokenizer).encode('Red ROBOT, zzq');
+  assert.deepEqual(words, ['red', 'robot', 'zzq']);
+  assert.deepEqual(unknown, ['zzq']);
+  assert.deepEqual(ids.slice(0, 2), [1 + DEFAULT_WORDS.indexOf('red'), 1 + DEFAULT_WORDS.indexOf('robot')]);
+  assert.equal(ids.length, 16);
+  assert.ok(ids.slice(2).every((id) => id >= DEFAULT_WORDS.length + 1 && id < DEFAULT_WORDS.length + 1 + NGRAM_BUCKETS));
   assert.deepEqual(readFileSync(join(dir, 'vocabulary.txt'), 'utf8').trim().split('\n'), DEFAULT_WORDS);
   assert.ok(existsSync(join(dir, 'MODEL_CARD.md')));
 

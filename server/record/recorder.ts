@@ -1,0 +1,211 @@
+// The recorder adapter: `record.start` / `record.stop` write recordings/<name>.walk.jsonl (every
+// frame's exact latent) and recordings/<name>.mp4 (live H.264, fragmented so a crash leaves a
+// playable file). A failing video never stops the walk file, and neither ever stops the stage.
+import { mkdir, access } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
+import { createHash } from 'node:crypto';
+import path from 'node:path';
+import type { Logger } from 'pino';
+import type { Stage } from '../stage.ts';
+import type { Frame } from '../frames/frame.ts';
+import type { Model } from '../model/load.ts';
+import { CommandError, type CommandOf } from '../commands.ts';
+import { WalkWriter, WALK_FORMAT, type WalkHeader } from './walk-file.ts';
+import { LiveVideo } from './live-video.ts';
+
+export interface RecordingState {
+  active: boolean;
+  name: string | null;
+  walk: string | null;
+  video: string | null;
+  startedAt: string | null;
+  /** Frames written to the walk file. */
+  frames: number;
+  /** Frames written to the video. */
+  videoFrames: number;
+  error?: string;
+}
+
+export interface RecorderOptions {
+  dir: string;
+  log: Logger;
+}
+
+const hashes = new Map<string, Promise<string>>();
+
+/** sha256 of a model's generator file (cached per file). */
+export function generatorSha256(model: Pick<Model, 'dir' | 'manifest'>): Promise<string> {
+  const file = path.join(model.dir, model.manifest.generator.file);
+  let h = hashes.get(file);
+  if (!h) {
+    h = new Promise<string>((resolve, reject) => {
+      const hash = createHash('sha256');
+      createReadStream(file)
+        .on('data', (d) => hash.update(d))
+        .on('end', () => resolve(hash.digest('hex')))
+        .on('error', reject);
+    });
+    h.catch(() => hashes.delete(file));
+    hashes.set(file, h);
+  }
+  return h;
+}
+
+const pad = (n: number) => String(n).padStart(2, '0');
+
+/** walk-YYYYMMDD-HHMMSS in local time. */
+export function defaultName(d = new Date()): string {
+  return `walk-${d.getFullYear()}${pad(d.getMonth() + 1)}${pad(d.getDate())}-${pad(d.getHours())}${pad(d.getMinutes())}${pad(d.getSeconds())}`;
+}
+
+async function exists(file: string): Promise<boolean> {
+  return access(file).then(
+    () => true,
+    () => false,
+  );
+}
+
+interface Session {
+  name: string;
+  writer: WalkWriter;
+  video: LiveVideo;
+  t0: number;
+  onFrame: (f: Frame) => void;
+  flushCheck: NodeJS.Timeout;
+}
+
+export class Recorder {
+  private session: Session | null = null;
+  readonly state: RecordingState = { active: false, name: null, walk: null, video: null, startedAt: null, frames: 0, videoFrames: 0 };
+
+  constructor(
+    readonly stage: Stage,
+    readonly opts: RecorderOptions,
+  ) {
+    stage.extras.recording = this.state;
+    stage.handle('record.start', (cmd) => this.start(cmd as CommandOf<'record.start'>));
+    stage.handle('record.stop', () => this.stop());
+  }
+
+  get active(): boolean {
+    return this.session !== null;
+  }
+
+  /** The ffmpeg child's pid while recording (for diagnostics and tests). */
+  get videoPid(): number | undefined {
+    return this.session?.video.encoder.proc.pid;
+  }
+
+  private publish(): void {
+    this.stage.emit('state', this.stage.state());
+  }
+
+  private report(what: string, err: Error): void {
+    const msg = `${what}: ${err.message}`;
+    if (!this.state.error) this.state.error = msg;
+    else if (!this.state.error.includes(msg)) this.state.error += `; ${msg}`;
+    this.opts.log.error({ err, recording: this.state.name }, `recording ${this.state.name}: ${msg}`);
+    this.stage.metrics.errors.inc({ surface: 'recorder' });
+    this.publish();
+  }
+
+  async start(cmd: { name?: string; size?: number }): Promise<void> {
+    if (this.session) throw new CommandError(`already recording "${this.session.name}" (send record.stop first)`, 409);
+    const dir = this.opts.dir;
+    try {
+      await mkdir(dir, { recursive: true });
+    } catch (err) {
+      throw new CommandError(`cannot record to ${dir}: ${(err as Error).message}`, 500);
+    }
+    let name = cmd.name ?? defaultName();
+    if (!cmd.name) for (let k = 2; (await exists(path.join(dir, `${name}.walk.jsonl`))) && k < 100; k++) name = `${defaultName()}-${k}`;
+    const walkFile = path.join(dir, `${name}.walk.jsonl`);
+    const videoFile = path.join(dir, `${name}.mp4`);
+    if ((await exists(walkFile)) || (await exists(videoFile))) throw new CommandError(`recording "${name}" already exists in ${dir}`, 409);
+
+    const stage = this.stage;
+    const m = stage.model.manifest;
+    const e = stage.engine;
+    const started = new Date();
+    const header: WalkHeader = {
+      type: 'walk',
+      format: WALK_FORMAT,
+      model: { id: m.id, sha256: await generatorSha256(stage.model), zDim: m.generator.z.dim, conditionDim: m.generator.condition?.dim ?? 0 },
+      resolution: { ...m.resolution },
+      fps: stage.targetFps,
+      seed: e.seed,
+      params: { ...e.params },
+      prompt: e.prompt.text,
+      keys: e.keys,
+      startedAt: started.toISOString(),
+      startedAtMs: started.getTime(),
+    };
+    let writer: WalkWriter;
+    try {
+      writer = await WalkWriter.create(walkFile, header);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'EEXIST') throw new CommandError(`recording "${name}" already exists in ${dir}`, 409);
+      throw new CommandError(`cannot record to ${walkFile}: ${(err as Error).message}`, 500);
+    }
+
+    Object.assign(this.state, { active: true, name, walk: walkFile, video: videoFile, startedAt: header.startedAt, frames: 0, videoFrames: 0 });
+    delete this.state.error;
+    const video = new LiveVideo(stage, { output: videoFile, container: 'mp4', size: cmd.size ?? null, onError: (err) => this.report('video failed (the walk file keeps recording)', err) });
+    const t0 = video.t0;
+    const onFrame = (f: Frame) => {
+      const l = f.latent;
+      if (!l) return;
+      writer.append({
+        index: f.info.index,
+        time: f.info.time,
+        dt: l.dt,
+        frames: l.frames,
+        wall: f.info.readyAt - t0,
+        z: l.z,
+        condition: l.condition,
+        prompt: l.state?.prompt.text,
+        params: l.state ? { ...l.state.params } : undefined,
+      });
+      this.state.frames = writer.frames;
+      this.state.videoFrames = video.frames;
+    };
+    stage.on('frame', onFrame);
+    let walkFailed = false;
+    const flushCheck = setInterval(() => {
+      this.state.videoFrames = video.frames;
+      if (writer.error && !walkFailed) {
+        walkFailed = true;
+        this.report('walk file write failed', writer.error);
+      }
+    }, 500);
+    flushCheck.unref();
+    this.session = { name, writer, video, t0, onFrame, flushCheck };
+    this.opts.log.info({ walk: walkFile, video: videoFile }, `recording ${name}`);
+  }
+
+  async stop(): Promise<void> {
+    const s = this.session;
+    if (!s) throw new CommandError('not recording', 409);
+    this.session = null;
+    this.stage.off('frame', s.onFrame);
+    clearInterval(s.flushCheck);
+    const wall = performance.now() - s.t0;
+    await Promise.all([s.video.stop(), s.writer.close(wall)]);
+    if (s.writer.error) this.report('walk file write failed', s.writer.error);
+    Object.assign(this.state, { active: false, frames: s.writer.frames, videoFrames: s.video.frames });
+    this.opts.log.info({ frames: s.writer.frames, seconds: Math.round(wall) / 1000 }, `recording ${s.name} stopped`);
+  }
+
+  /** Stop cleanly (finalize both files) if recording. */
+  async close(): Promise<void> {
+    if (this.session) {
+      await this.stop();
+      this.publish();
+    }
+  }
+}
+
+export function createRecorder(stage: Stage, opts: RecorderOptions): Recorder {
+  return new Recorder(stage, opts);
+}

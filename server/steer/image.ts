@@ -1,0 +1,48 @@
+// Generator output -> image encoder input: the same pixels, mapped to the encoder's value range,
+// size (bilinear resize when the sizes differ) and layout. For the default model this is a copy.
+import type { Manifest } from '../model/manifest.ts';
+
+/** images: batch x 3 x H x W (NCHW, generator range). Returns batch x the encoder's input. */
+export function toEncoderInput(images: Float32Array, batch: number, m: Manifest): Float32Array {
+  const enc = m.image;
+  if (!enc) throw new Error(`model ${m.id} has no image encoder`);
+  const { width: w, height: h } = m.resolution;
+  const [glo, ghi] = m.generator.output.range;
+  const [elo, ehi] = enc.range;
+  const k = (ehi - elo) / (ghi - glo);
+  const s = enc.size;
+  const nhwc = enc.layout === 'NHWC';
+  const same = s === w && s === h;
+  const out = new Float32Array(batch * 3 * s * s);
+  const plane = w * h;
+  for (let b = 0; b < batch; b++) {
+    const src = b * 3 * plane;
+    const dst = b * 3 * s * s;
+    for (let c = 0; c < 3; c++) {
+      for (let y = 0; y < s; y++) {
+        for (let x = 0; x < s; x++) {
+          let v: number;
+          if (same) v = images[src + c * plane + y * w + x]!;
+          else {
+            // pixel-centre aligned bilinear sampling
+            const fx = Math.min(w - 1, Math.max(0, ((x + 0.5) * w) / s - 0.5));
+            const fy = Math.min(h - 1, Math.max(0, ((y + 0.5) * h) / s - 0.5));
+            const x0 = Math.floor(fx);
+            const y0 = Math.floor(fy);
+            const x1 = Math.min(w - 1, x0 + 1);
+            const y1 = Math.min(h - 1, y0 + 1);
+            const tx = fx - x0;
+            const ty = fy - y0;
+            const p = src + c * plane;
+            const top = images[p + y0 * w + x0]! * (1 - tx) + images[p + y0 * w + x1]! * tx;
+            const bottom = images[p + y1 * w + x0]! * (1 - tx) + images[p + y1 * w + x1]! * tx;
+            v = top * (1 - ty) + bottom * ty;
+          }
+          const mapped = elo + (v - glo) * k;
+          out[nhwc ? dst + (y * s + x) * 3 + c : dst + c * s * s + y * s + x] = mapped;
+        }
+      }
+    }
+  }
+  return out;
+}

@@ -1,0 +1,252 @@
+// Text steering: turns `prompt` commands into engine targets, measures each frame's similarity to
+// the active prompt, and runs the CLIP-guided search between frames.
+//
+// Paths, by what the model has:
+//   prior            target region = prior(combined text embedding)      (the default model)
+//   condition        target condition = combined (condition dim = text dim)
+//   search           CMA-ES over z scored by the image encoder; its mean is the attractor
+// The search also refines the prior/condition paths when the `search` parameter is 1.
+//
+// Negative-only prompts ("water:-1") on the prior path: the prior maps text to a Gaussian region
+// N(m, s) in the standardised latent space whose neutral region is N(0, I). Pushing away from a
+// concept reflects its mean through the centre, mean = -min(1, sum |w_i|) * m, with unit scale: as
+// typical a place as m (same distance from the centre), on the opposite side. A text embedding of
+// the negated direction is not used because it lies outside anything the prior was fitted on.
+import { Gauge } from 'prom-client';
+import { CommandError, type CommandOf } from '../commands.ts';
+import type { Stage } from '../stage.ts';
+import { hashN } from '../engine/prng.ts';
+import { parsePrompt } from './prompt.ts';
+import { PromptEncoder, promptScore, normalise, type EncodedPrompt } from './text.ts';
+import { ClipSearch } from './search.ts';
+import { toEncoderInput } from './image.ts';
+
+const SUPERSEDED = new Error('search superseded');
+
+export type SteeringPath = 'prior' | 'condition' | 'search' | 'none';
+
+export interface SteeringOptions {
+  /** Receives warnings (unknown words) and search failures. */
+  log?: { warn(msg: string): void; error?(msg: string): void };
+  /**
+   * Run the search by itself between live frames (default). Off: call `searchStep()` yourself,
+   * e.g. once per `stage.produce()` for deterministic tests.
+   */
+  live?: boolean;
+  /** Share of the frame interval the search may use after each frame (default 0.4). */
+  budget?: number;
+  /** Engine seconds between attractor updates (default 0.25). */
+  publishEvery?: number;
+}
+
+interface Active {
+  prompt: EncodedPrompt;
+  /** The prompt's region on the prior path (the search starts here and keeps its scale). */
+  region: { mean: Float64Array; scale: Float64Array } | null;
+}
+
+export class Steering {
+  readonly path: SteeringPath;
+  active: Active | null = null;
+  search: ClipSearch | null = null;
+  warnings: string[] = [];
+  private readonly gauge: Gauge;
+  private readonly live: boolean;
+  private readonly budget: number;
+  private readonly publishEvery: number;
+  private lastPublish = -Infinity;
+  private prompts = 0;
+  private closed = false;
+
+  private constructor(
+    readonly stage: Stage,
+    readonly encoder: PromptEncoder | null,
+    private readonly opts: SteeringOptions,
+  ) {
+    const { model } = stage;
+    const m = model.manifest;
+    this.live = opts.live ?? true;
+    this.budget = opts.budget ?? 0.4;
+    this.publishEvery = opts.publishEvery ?? 0.25;
+    this.path = !encoder
+      ? 'none'
+      : m.prior && model.runtime.prior
+        ? 'prior'
+        : m.generator.condition && m.text && m.generator.condition.dim === m.text.dim
+          ? 'condition'
+          : model.runtime.encodeImage
+            ? 'search'
+            : 'none';
+    this.gauge = new Gauge({ name: 'latentstage_similarity', help: 'Similarity of the latest frame to the active prompt (NaN without one)', registers: [stage.metrics.registry] });
+    this.gauge.set(NaN);
+    stage.handle('prompt', (cmd) => this.prompt(cmd as CommandOf<'prompt'>));
+    stage.on('command', (cmd) => {
+      if (cmd.type === 'set' && 'search' in cmd) this.restartSearch();
+    });
+    if (model.runtime.encodeImage && m.image) stage.similarity = (image) => this.measure(image);
+    this.publishState();
+  }
+
+  static async attach(stage: Stage, opts: SteeringOptions = {}): Promise<Steering> {
+    return new Steering(stage, await PromptEncoder.load(stage.model), opts);
+  }
+
+  /** Whether the CLIP-guided search runs for the active prompt. */
+  get searching(): boolean {
+    if (!this.active || !this.stage.model.runtime.encodeImage) return false;
+    return this.path === 'search' || this.stage.engine.params.search >= 0.5;
+  }
+
+  private async prompt(cmd: CommandOf<'prompt'>): Promise<void> {
+    const { stage } = this;
+    const parts = parsePrompt(cmd.text); // throws with a position; nothing has changed yet
+    const fade = cmd.fade ?? stage.engine.params.fade;
+    if (parts.length === 0) {
+      stage.apply(cmd);
+      const dim = stage.engine.dim;
+      const neutral = { mean: new Float64Array(dim), scale: new Float64Array(dim).fill(1) };
+      const condition = stage.engine.condition ? new Float64Array(stage.engine.conditionDim) : undefined;
+      stage.apply({ type: 'target', region: neutral, condition, fade });
+      this.active = null;
+      this.setWarnings([]);
+      this.restartSearch();
+      return;
+    }
+    if (!this.encoder || this.path === 'none') {
+      throw new CommandError(`prompt: model ${stage.model.manifest.id} has no text encoder (or nothing a prompt can steer)`);
+    }
+    const prompt = await this.encoder.encode(cmd.text, parts);
+    const region = this.path === 'prior' ? await this.priorRegion(prompt) : null;
+    stage.apply(cmd);
+    if (region) stage.apply({ type: 'target', region, fade });
+    if (this.path === 'condition') stage.apply({ type: 'target', condition: prompt.combined, fade });
+    this.active = { prompt, region };
+    this.prompts++;
+    this.setWarnings(prompt.warnings);
+    this.restartSearch();
+  }
+
+  /** The prior's region for a prompt (see the header for negative-only prompts). */
+  private async priorRegion(p: EncodedPrompt): Promise<{ mean: Float64Array; scale: Float64Array }> {
+    const prior = this.stage.model.runtime.prior!;
+    const dim = this.stage.engine.dim;
+    if (p.weights.some((w) => w > 0)) {
+      const r = await prior(p.combined, 1);
+      return { mean: Float64Array.from(r.mean), scale: Float64Array.from(r.scale) };
+    }
+    const away = new Float32Array(p.combined.length);
+    let total = 0;
+    p.embeddings.forEach((e, i) => {
+      const w = Math.abs(p.weights[i]!);
+      total += w;
+      e.forEach((v, j) => (away[j]! += w * v));
+    });
+    const r = await prior(normalise(away), 1);
+    const k = Math.min(1, total);
+    return { mean: Float64Array.from(r.mean, (v) => -k * v), scale: new Float64Array(dim).fill(1) };
+  }
+
+  /** Similarity of a generated image (generator output) to the active prompt; NaN without one. */
+  async measure(image: Float32Array): Promise<number> {
+    const active = this.active;
+    let s = NaN;
+    if (active) {
+      const { model } = this.stage;
+      const emb = await model.runtime.encodeImage!(toEncoderInput(image, 1, model.manifest), 1);
+      if (this.active === active) s = promptScore(emb, active.prompt);
+    }
+    this.stage.extras.similarity = Number.isFinite(s) ? s : null;
+    this.gauge.set(s);
+    return s;
+  }
+
+  private setWarnings(warnings: string[]): void {
+    this.warnings = warnings;
+    for (const w of warnings) this.opts.log?.warn(w);
+    this.publishState();
+  }
+
+  private publishState(): void {
+    const s = this.search;
+    this.stage.extras.warnings = this.warnings;
+    this.stage.extras.steering = {
+      path: this.path,
+      search: s ? { generation: s.es.generation, evaluated: s.evaluated, best: Number.isFinite(s.bestScore) ? s.bestScore : null } : null,
+    };
+    if (!('similarity' in this.stage.extras)) this.stage.extras.similarity = null;
+  }
+
+  /** Start (or stop) the search to match the active prompt and the `search` parameter. */
+  restartSearch(): void {
+    this.search = null;
+    if (this.closed || !this.searching || !this.active) return this.publishState();
+    const { stage } = this;
+    const e = stage.engine;
+    const start = this.active.region?.mean ?? e.region.to.mean;
+    const condition = e.condition ? e.condition.to : null;
+    this.search = new ClipSearch(stage.model, this.active.prompt, {
+      start,
+      sigma: this.active.region ? 0.5 : 0.7,
+      seed: hashN(e.seed, this.prompts, e.frame),
+      condition,
+    });
+    this.lastPublish = -Infinity;
+    this.publishState();
+    if (this.live) void this.loop(this.search);
+  }
+
+  /** One search generation, then the attractor update (for callers that drive the stage). */
+  async searchStep(): Promise<void> {
+    const s = this.search;
+    if (!s) return;
+    await s.generation();
+    if (this.search === s) this.publish(s);
+    this.publishState();
+  }
+
+  /** Move the walk's region to the search mean (the attractor), gliding in within the fade. */
+  private publish(s: ClipSearch): void {
+    const { stage } = this;
+    const e = stage.engine;
+    if (e.time - this.lastPublish < this.publishEvery) return;
+    this.lastPublish = e.time;
+    const remaining = e.prompt.at + e.prompt.fade - e.time;
+    const scale = this.active?.region?.scale ?? new Float64Array(e.dim).fill(1);
+    stage.apply({ type: 'target', region: { mean: s.mean, scale }, fade: Math.max(0.5, remaining) });
+  }
+
+  private async loop(s: ClipSearch): Promise<void> {
+    try {
+      while (this.search === s && !this.closed) {
+        await s.generation((remaining) => this.slot(s, remaining));
+        if (this.search !== s || this.closed) break;
+        this.publish(s);
+        this.publishState();
+      }
+    } catch (err) {
+      if (err !== SUPERSEDED) this.opts.log?.error?.(`search stopped: ${(err as Error).message}`);
+      if (this.search === s) this.search = null;
+    }
+  }
+
+  /** Wait for the next frame, then allow as many candidates as fit in the budget after it. */
+  private slot(s: ClipSearch, remaining: number): Promise<number> {
+    return new Promise((resolve, reject) => {
+      this.stage.once('frame', () =>
+        setImmediate(() => {
+          if (this.search !== s || this.closed) return reject(SUPERSEDED);
+          const fps = this.stage.targetFps || Math.max(1, this.stage.fps);
+          const budgetMs = (this.budget * 1000) / fps;
+          const per = s.msPerCandidate;
+          resolve(per > 0 ? Math.max(1, Math.min(remaining, Math.floor(budgetMs / per))) : 1);
+        }),
+      );
+    });
+  }
+
+  close(): void {
+    this.closed = true;
+    this.search = null;
+    if (this.stage.similarity) this.stage.similarity = null;
+  }
+}

@@ -1,0 +1,106 @@
+// State feedback so controllers follow: subscribers get /ls/state/... values at most 10 times a
+// second, only those that changed since they last heard (a full dump when they subscribe).
+import type { PublicState } from '../stage.ts';
+import { numericParamNames, enumParams } from '../params.ts';
+import type { TypedArg } from './osc-wire.ts';
+
+export const MAX_SUBSCRIBERS = 32;
+
+export interface Subscriber {
+  host: string;
+  port: number;
+  /** Configured targets stay until shutdown; subscribed ones can be evicted when full. */
+  fixed: boolean;
+  last: Map<string, string>;
+}
+
+function recording(state: PublicState): boolean {
+  const r = state.recording as unknown;
+  if (typeof r === 'boolean') return r;
+  if (r && typeof r === 'object') {
+    const o = r as Record<string, unknown>;
+    return Boolean(o.active ?? o.recording ?? o.file ?? o.name);
+  }
+  return false;
+}
+
+/** Warnings the state carries about the prompt (e.g. words outside the model's vocabulary). */
+function warnings(state: PublicState): string[] | null {
+  const candidates = [state.warnings, (state.prompt as Record<string, unknown>).warnings, (state.prompt as Record<string, unknown>).warning];
+  for (const c of candidates) {
+    if (Array.isArray(c)) return c.map(String);
+    if (typeof c === 'string') return c ? [c] : [];
+  }
+  return null;
+}
+
+function tempo(state: PublicState): number | null {
+  const t = state.tempo as unknown;
+  if (typeof t === 'number') return t;
+  if (t && typeof t === 'object' && typeof (t as { bpm?: unknown }).bpm === 'number') return (t as { bpm: number }).bpm;
+  return null;
+}
+
+export function stateValues(state: PublicState, prefix: string): [string, TypedArg[]][] {
+  const s = `${prefix}/state`;
+  const out: [string, TypedArg[]][] = [];
+  for (const name of numericParamNames) out.push([`${s}/${name}`, [{ type: 'f', value: state.params[name] }]]);
+  for (const name of Object.keys(enumParams) as (keyof typeof enumParams)[]) out.push([`${s}/${name}`, [{ type: 's', value: state.params[name] }]]);
+  out.push([`${s}/seed`, [{ type: 'i', value: state.seed }]]);
+  out.push([`${s}/prompt`, [{ type: 's', value: state.prompt.text }]]);
+  out.push([`${s}/fps`, [{ type: 'f', value: state.fps }]]);
+  out.push([`${s}/recording`, [{ type: 'i', value: recording(state) ? 1 : 0 }]]);
+  const w = warnings(state);
+  if (w) out.push([`${s}/warning`, [{ type: 's', value: w.join('; ') }]]);
+  const t = tempo(state);
+  if (t !== null) out.push([`${s}/tempo`, [{ type: 'f', value: t }]]);
+  return out;
+}
+
+export class Subscribers {
+  private subs = new Map<string, Subscriber>();
+
+  get size(): number {
+    return this.subs.size;
+  }
+
+  list(): Subscriber[] {
+    return [...this.subs.values()];
+  }
+
+  /** Add (or refresh: full dump again) a subscriber; evicts the oldest non-fixed one when full. */
+  add(host: string, port: number, fixed = false): Subscriber {
+    const key = `${host}|${port}`;
+    this.subs.delete(key);
+    if (this.subs.size >= MAX_SUBSCRIBERS) {
+      const oldest = [...this.subs].find(([, s]) => !s.fixed);
+      if (oldest) this.subs.delete(oldest[0]);
+      else throw new Error(`at most ${MAX_SUBSCRIBERS} subscribers`);
+    }
+    const sub: Subscriber = { host, port, fixed, last: new Map() };
+    this.subs.set(key, sub);
+    return sub;
+  }
+
+  remove(host: string, port: number): boolean {
+    const key = `${host}|${port}`;
+    if (this.subs.get(key)?.fixed) return false;
+    return this.subs.delete(key);
+  }
+
+  /** The messages each subscriber has not heard yet (and remember them as heard). */
+  changes(values: [string, TypedArg[]][]): [Subscriber, [string, TypedArg[]][]][] {
+    const out: [Subscriber, [string, TypedArg[]][]][] = [];
+    for (const sub of this.subs.values()) {
+      const changed: [string, TypedArg[]][] = [];
+      for (const [address, args] of values) {
+        const key = JSON.stringify(args.map((a) => (a.type === 'f' ? Math.fround(a.value as number) : a.value)));
+        if (sub.last.get(address) === key) continue;
+        sub.last.set(address, key);
+        changed.push([address, args]);
+      }
+      if (changed.length) out.push([sub, changed]);
+    }
+    return out;
+  }
+}

@@ -1,0 +1,62 @@
+// projector: the live walk, fullscreen, for a projector or a second screen.
+//
+// URL parameters: size (frame size asked of the server, default 512), format (jpeg|rgba),
+// quality (JPEG 1-100), fit (cover|contain), crossfade (1 = blend consecutive frames at display
+// rate, 0 = cut), overlay (1 = show the info overlay at start).
+// Keys: i = info overlay, f = fullscreen (also double-click).
+import { connectStage, fitRect, urlParams } from '../lib/latentstage.js';
+import { createOverlay } from '../lib/overlay.js';
+
+const opt = urlParams({ size: 512, format: 'jpeg', quality: 0, fit: 'cover', crossfade: true, overlay: false });
+const stage = connectStage({ size: opt.size, format: opt.format, quality: opt.quality || undefined });
+const overlay = createOverlay(stage, { show: opt.overlay, extra: () => [`fit         ${opt.fit}`] });
+window.stage = stage;
+
+// Crossfade: each new frame fades in over the measured interval between frames, so motion looks
+// continuous at display rate even when the stream is slower than the screen.
+let arrived = 0;
+let interval = 1000 / 30;
+stage.on('frame', () => {
+  const now = performance.now();
+  if (arrived) interval = Math.min(250, interval * 0.8 + (now - arrived) * 0.2);
+  arrived = now;
+});
+
+function drawFrame(img, alpha) {
+  const ctx = drawingContext;
+  const r = fitRect(img.width, img.height, width, height, opt.fit);
+  ctx.globalAlpha = alpha;
+  ctx.drawImage(img.canvas, r.x, r.y, r.w, r.h);
+  ctx.globalAlpha = 1;
+}
+
+window.setup = () => {
+  createCanvas(windowWidth, windowHeight);
+  smooth();
+  drawingContext.imageSmoothingQuality = 'high';
+  background(0);
+};
+
+window.draw = () => {
+  const ctx = drawingContext;
+  ctx.imageSmoothingEnabled = true;
+  ctx.imageSmoothingQuality = 'high';
+  if (stage.frame) {
+    if (opt.fit === 'contain') background(0);
+    const t = opt.crossfade ? Math.min(1, (performance.now() - arrived) / interval) : 1;
+    if (stage.previous && t < 1) drawFrame(stage.previous, 1);
+    drawFrame(stage.frame, t);
+  }
+  overlay.update();
+};
+
+window.windowResized = () => resizeCanvas(windowWidth, windowHeight);
+
+function toggleFullscreen() {
+  if (document.fullscreenElement) document.exitFullscreen();
+  else document.documentElement.requestFullscreen?.().catch(() => {});
+}
+window.keyPressed = () => {
+  if (key === 'f') toggleFullscreen();
+};
+window.doubleClicked = toggleFullscreen;
