@@ -133,7 +133,7 @@ async function serve(args: string[]): Promise<void> {
   ];
   const osc = stage.extras.osc as { host: string; port: number; prefix: string } | undefined;
   if (osc) lines.push(`  OSC (udp)      ${osc.host}:${osc.port} ${osc.prefix}/... (README: OSC)`);
-  if (token) lines.push(`  control token  ${token}`);
+  if (token) lines.push(`  control token  ${token}  (open ${url}/?token=${token} once; the page remembers it)`);
   console.log(lines.join('\n'));
   let stopping = false;
   const stop = (signal: string) => {

@@ -10,6 +10,7 @@ import { schemaDescription } from '../schema-info.ts';
 import { hasToken } from './auth.ts';
 import { viewerRequest } from './viewer-request.ts';
 import { mjpegResponse } from './mjpeg.ts';
+import { cardFacts } from '../model/card.ts';
 
 export interface HttpOptions {
   token: string | null;
@@ -33,7 +34,7 @@ export function createHttpApp(stage: Stage, opts: HttpOptions): Hono {
   app.get('/api/schema', (c) => c.json(schemaDescription()));
   app.get('/api/model', (c) => {
     const { manifest, vocabulary, card } = stage.model;
-    return c.json({ manifest, device: stage.model.runtime.device, vocabularySize: vocabulary?.size ?? null, card });
+    return c.json({ manifest, device: stage.model.runtime.device, vocabularySize: vocabulary?.size ?? null, card, facts: cardFacts(card) });
   });
   app.get('/api/presets', async (c) => c.json(await stage.presets.list()));
   app.get('/api/presets/:name', async (c) => {

@@ -83,6 +83,12 @@ describe('steering on a live server (fixture model without a prior: CLIP-guided 
     }
   });
 
+  test('/api/model carries the model card facts', async () => {
+    const model = await (await fetch(`${server.url}/api/model`)).json();
+    assert.equal(typeof model.facts, 'object');
+    assert.ok(model.vocabularySize > 0);
+  });
+
   test('tempo, beat and schedules are commands like any other', async () => {
     assert.equal((await server.command({ type: 'tempo', bpm: 128 })).body.tempo.bpm, 128);
     assert.equal((await server.command({ type: 'beat' })).status, 200);

@@ -246,3 +246,34 @@ describe('the default model (emoji-64)', async () => {
     assert.ok(lower.length >= 0.8 * rows.length, `lowered ${lower.length}/${rows.length}: ${JSON.stringify(rows)}`);
   });
 });
+
+describe('other model shapes', () => {
+  test('a generator conditioned on text embeddings gets the combined embedding as its condition', async () => {
+    const fx = await fixtureModel({ prior: false, conditionDim: 32 });
+    try {
+      const d = await drivenStage(fx.model);
+      assert.equal(d.steering.path, 'condition');
+      await d.stage.dispatch({ type: 'prompt', text: 'robot | fire:0.5', fade: 1 }, 'test');
+      const combined = d.steering.active!.prompt.combined;
+      assert.deepEqual([...d.stage.engine.condition!.to].map((v) => Math.fround(v)), [...combined]);
+      const frames = await d.run(40, { search: false });
+      assert.ok(frames.every((f) => f.latent!.condition !== null));
+      assert.ok(Number.isFinite(frames.at(-1)!.info.similarity));
+    } finally {
+      await fx.dispose();
+    }
+  });
+
+  test('a model without a text encoder rejects prompts clearly and still accepts clearing', async () => {
+    const fx = await fixtureModel({ text: false, prior: false });
+    try {
+      const d = await drivenStage(fx.model);
+      assert.equal(d.steering.path, 'none');
+      await assert.rejects(d.stage.dispatch({ type: 'prompt', text: 'robot' }, 'test'), /has no text encoder/);
+      assert.equal((await d.stage.dispatch({ type: 'prompt', text: '' }, 'test')).prompt.text, '');
+      await d.run(2, { search: false });
+    } finally {
+      await fx.dispose();
+    }
+  });
+});
