@@ -57,6 +57,13 @@ export class Steering {
   private lastPublish = -Infinity;
   private prompts = 0;
   private closed = false;
+  // Pacing (AIMD): the search runs a chunk every `every` frames; a frame slot skipped right after
+  // a chunk doubles `every`, and every 30 frames without such a skip bring it down by one.
+  private every = 1;
+  private chunkRan = false;
+  private lastIndex = -1;
+  private clean = 0;
+  private sinceChunk = 0;
 
   private constructor(
     readonly stage: Stage,
@@ -84,6 +91,7 @@ export class Steering {
       if (cmd.type === 'set' && 'search' in cmd) this.restartSearch();
     });
     if (model.runtime.encodeImage && m.image) stage.similarity = (image) => this.measure(image);
+    stage.on('frame', (f) => this.pace(f.info.index));
     this.publishState();
   }
 
@@ -229,18 +237,37 @@ export class Steering {
     }
   }
 
-  /** Wait for the next frame, then allow as many candidates as fit in the budget after it. */
+  private pace(index: number): void {
+    const gap = this.lastIndex >= 0 ? index - this.lastIndex : 1;
+    this.lastIndex = index;
+    this.sinceChunk++;
+    const blame = this.chunkRan;
+    this.chunkRan = false;
+    if (gap > 1 && blame) {
+      this.every = Math.min(32, this.every * 2);
+      this.clean = 0;
+    } else if (++this.clean >= 30) {
+      this.every = Math.max(1, this.every - 1);
+      this.clean = 0;
+    }
+  }
+
+  /** Wait for a frame (every `every` frames), then allow as many candidates as fit in the budget. */
   private slot(s: ClipSearch, remaining: number): Promise<number> {
     return new Promise((resolve, reject) => {
-      this.stage.once('frame', () =>
+      const onFrame = () => {
+        if (this.sinceChunk < this.every && this.search === s && !this.closed) return void this.stage.once('frame', onFrame);
+        this.sinceChunk = 0;
         setImmediate(() => {
           if (this.search !== s || this.closed) return reject(SUPERSEDED);
           const fps = this.stage.targetFps || Math.max(1, this.stage.fps);
           const budgetMs = (this.budget * 1000) / fps;
           const per = s.msPerCandidate;
+          this.chunkRan = true;
           resolve(per > 0 ? Math.max(1, Math.min(remaining, Math.floor(budgetMs / per))) : 1);
-        }),
-      );
+        });
+      };
+      this.stage.once('frame', onFrame);
     });
   }
 

@@ -29,9 +29,9 @@ describe('steering on a live server (fixture model without a prior: CLIP-guided 
     const average = (indices.at(-1)! - indices[0]!) / steps.length;
     assert.ok(average < 2.5, `frame indices advance by ~1 (average ${average.toFixed(2)}): ${steps.join(',')}`);
     assert.ok(steps.filter((d) => d === 1).length >= steps.length / 2, `mostly consecutive: ${steps.join(',')}`);
-    const state = stage.state() as unknown as { steering: { search: { generation: number } }; similarity: number | null };
-    assert.ok(state.steering.search.generation >= 2, `search generations: ${state.steering.search.generation}`);
-    assert.equal(typeof state.similarity, 'number');
+    const state = () => stage.state() as unknown as { steering: { search: { generation: number } }; similarity: number | null };
+    await waitFor(() => state().steering.search.generation >= 2, 20_000, 'two search generations');
+    assert.equal(typeof state().similarity, 'number');
   });
 
   test('similarity is in the frame header and in /metrics', async () => {
