@@ -312,15 +312,48 @@ class Discriminator(nn.Module):
 
 
 class Prior(nn.Module):
-    def __init__(self, dim=EMB, zdim=ZDIM, hidden=384):
+    """text embedding -> (mean, scale) of a diagonal Gaussian in the standardised z space.
+
+    Two paths, blended by how close the prompt is to a known caption label:
+      * table: softmax(tau * cos) attention over the main-CLIP embeddings of the 1,914 caption labels,
+        returning the mixture mean / std of those captions' posterior codes (exact for label prompts);
+      * mlp: a small MLP trained on all (text, caption) pairs, which generalises to tags, keywords
+        and unseen words.
+    gate = sigmoid(sharp * (max cos - thr)).  The table is stored in float16.
+    """
+
+    def __init__(self, dim=EMB, zdim=ZDIM, hidden=384, ncap=0, tau=100.0, thr=0.97, sharp=100.0):
         super().__init__()
         self.net = nn.Sequential(nn.Linear(dim, hidden), nn.GELU(), nn.Linear(hidden, hidden), nn.GELU())
         self.mean = nn.Linear(hidden, zdim)
         self.logscale = nn.Linear(hidden, zdim)
+        self.tau, self.thr, self.sharp = tau, thr, sharp
+        self.register_buffer("keys", torch.zeros(ncap, dim, dtype=torch.float16))
+        self.register_buffer("tmean", torch.zeros(ncap, zdim, dtype=torch.float16))
+        self.register_buffer("tscale", torch.ones(ncap, zdim, dtype=torch.float16))
+        self.use_table = False
 
-    def forward(self, e):
+    def mlp(self, e):
         h = self.net(e)
         return self.mean(h), torch.exp(self.logscale(h).clamp(-6, 2))
+
+    def set_table(self, keys, cmean, cscale):
+        self.keys.copy_(keys.half())
+        self.tmean.copy_(cmean.half())
+        self.tscale.copy_(cscale.half())
+        self.use_table = True
+
+    def forward(self, e):
+        m, s = self.mlp(e)
+        if not self.use_table:
+            return m, s
+        keys, tm, ts = self.keys.float(), self.tmean.float(), self.tscale.float()
+        sim = e @ keys.t()
+        w = torch.softmax(self.tau * sim, 1)
+        mt = w @ tm
+        st = (w @ (ts * ts + tm * tm) - mt * mt).clamp(min=1e-4).sqrt()
+        g = torch.sigmoid(self.sharp * (sim.max(1, keepdim=True)[0] - self.thr))
+        return g * mt + (1 - g) * m, g * st + (1 - g) * s
 
 
 class ExportGenerator(nn.Module):
@@ -471,7 +504,7 @@ def embed_texts(txt_enc, tok, texts, device, bs=1024):
 # ----------------------------------------------------------------------------- export
 
 
-def onnx_export(module, args, path, input_names, output_names, dynamic_axes):
+def onnx_export(module, args, path, input_names, output_names, dynamic_axes, fold=True):
     tmp = path + ".tmp"
     torch.onnx.export(
         module,
@@ -481,7 +514,7 @@ def onnx_export(module, args, path, input_names, output_names, dynamic_axes):
         output_names=output_names,
         dynamic_axes=dynamic_axes,
         opset_version=13,
-        do_constant_folding=True,
+        do_constant_folding=fold,  # False keeps float16 tables float16 (Cast at run time)
     )
     os.replace(tmp, path)
 
@@ -573,15 +606,21 @@ def posterior_stats(enc, images, rec_cap, ncap, device, bs=512):
     return zmean, zstd, cmean, cscale
 
 
-def fit_prior(prior, text_emb, pair_cap, cmean, cscale, steps, device, lr=1e-3):
+def fit_prior(prior, text_emb, pair_cap, cmean, cscale, steps, device, lr=1e-3, weights=None):
     opt = torch.optim.Adam(prior.parameters(), lr=lr)
     prior.train()
     n = text_emb.shape[0]
     for s in range(steps):
-        idx = torch.randint(0, n, (min(512, n),))
+        if weights is not None:
+            idx = torch.multinomial(weights, min(512, n), replacement=True)
+        else:
+            idx = torch.randint(0, n, (min(512, n),))
+        if steps >= 1000:
+            for g in opt.param_groups:
+                g["lr"] = lr * 0.5 * (1 + math.cos(math.pi * s / steps))
         e = text_emb[idx].to(device)
         c = pair_cap[idx]
-        m, sc = prior(e)
+        m, sc = prior.mlp(e)
         loss = F.mse_loss(m, cmean[c].to(device)) + 0.5 * F.mse_loss(sc.log(), cscale[c].log().to(device))
         opt.zero_grad(set_to_none=True)
         loss.backward()
@@ -603,8 +642,16 @@ def main():
     ap.add_argument("--smoke", action="store_true", help="a few steps on ~96 images, for tests")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--styles", default=ALL_STYLES, help="comma list of art sets to train on (e.g. drop openmoji to avoid CC-BY-SA)")
+    ap.add_argument("--beta-kl", type=float, default=1e-4, help="KL weight (per-sample KL sum vs. per-pixel mean L1)")
+    ap.add_argument("--resume", action="store_true", help="continue the VAE-GAN from runs/NAME/vaegan.pt (implies --reuse-clip)")
+    ap.add_argument("--refit-prior", action="store_true", help="only refit the prior (3000 steps) on runs/NAME/vaegan.pt and re-export")
+    ap.add_argument("--prior-steps", type=int, default=6000, help="prior fitting steps after the last epoch")
     ap.add_argument("--reuse-clip", action="store_true", help="reuse CLIP/evaluator checkpoints in the run dir")
     args = ap.parse_args()
+    if args.refit_prior:
+        args.resume = True
+    if args.resume:
+        args.reuse_clip = True
 
     torch.set_num_threads(args.threads)
     device = torch.device(args.device)
@@ -638,6 +685,7 @@ def main():
         clip.load_state_dict(torch.load(clip_ck)["model"])
         clip.eval()
         info["clip"] = torch.load(clip_ck).get("info")
+        log("reusing main CLIP")
     else:
         clip, info["clip"] = train_clip(1, tok, caps, rec_cap, images, clip_min, False, device)
         torch.save({"model": clip.state_dict(), "info": info["clip"]}, clip_ck)
@@ -658,13 +706,18 @@ def main():
         del ev
 
     # ---- text embeddings for prior fitting (main CLIP, training texts only)
-    pair_texts, pair_cap = [], []
+    pair_texts, pair_cap, pair_w = [], [], []
+    n_other = sum(len(c["train_texts"]) - 1 for c in caps)
     for ci, c in enumerate(caps):
-        for t in c["train_texts"]:
+        for j, t in enumerate(c["train_texts"]):
             pair_texts.append(t)
             pair_cap.append(ci)
+            # labels carry half of the sampling mass (prompts are mostly label-like words)
+            pair_w.append(max(1.0, n_other / len(caps)) if j == 0 else 1.0)
     pair_cap = torch.tensor(pair_cap)
+    pair_w = torch.tensor(pair_w)
     text_emb = embed_texts(clip.text, tok, pair_texts, device)
+    label_emb = embed_texts(clip.text, tok, [c["label"] for c in caps], device)
 
     # fixed progress grid (8 prompts x 4 noise rows; row 0 = prior mean)
     grid_prompts = ["robot", "red heart", "fire", "smiling cat", "ocean wave", "rocket", "pizza", "tree"]
@@ -674,7 +727,7 @@ def main():
 
     # ---- VAE-GAN
     torch.manual_seed(3)
-    enc, gen, disc, prior = VEncoder().to(device), Generator().to(device), Discriminator().to(device), Prior().to(device)
+    enc, gen, disc, prior = VEncoder().to(device), Generator().to(device), Discriminator().to(device), Prior(ncap=len(caps)).to(device)
     for m in (enc, gen, disc, clip.image):
         m.to(memory_format=CL)
     opt_g = torch.optim.Adam(list(enc.parameters()) + list(gen.parameters()), lr=1e-3, betas=(0.5, 0.999))
@@ -682,19 +735,43 @@ def main():
     n = images.shape[0]
     bs = 32 if not args.smoke else 16
     steps_per_epoch = max(1, n // bs)
-    beta_kl = 5e-4
+    beta_kl = args.beta_kl
     w_feat, w_emb, w_adv = 1.0, 0.5, 0.05
     zmean, zstd = torch.zeros(ZDIM), torch.ones(ZDIM)
     vae_t0 = time.time()
     reserve = 90 if not args.smoke else 0  # seconds kept for the final export
     epoch, step = 0, 0
     history = []
+    vck = os.path.join(run_dir, "vaegan.pt")
+    if args.resume and os.path.exists(vck):
+        ck = torch.load(vck)
+        enc.load_state_dict(ck["enc"])
+        gen.load_state_dict(ck["gen"])
+        disc.load_state_dict(ck["disc"])
+        try:
+            missing = prior.load_state_dict(ck["prior"], strict=False)
+            log(f"prior loaded ({missing})")
+        except RuntimeError:
+            log("prior shape changed; starting the prior from scratch")
+        opt_g.load_state_dict(ck["opt_g"])
+        opt_d.load_state_dict(ck["opt_d"])
+        zmean, zstd, epoch, step = ck["zmean"], ck["zstd"], ck["epoch"], ck["step"]
+        old = json.load(open(os.path.join(run_dir, "train-info.json")))
+        history = old.get("vae", {}).get("history", [])
+        info["clip"] = old.get("clip")
+        info["resumed_at_epoch"] = epoch
+        log(f"resumed VAE-GAN at epoch {epoch}, step {step}; beta_kl {beta_kl}")
     stop = False
-    while not stop:
+    if args.refit_prior:
+        stop = True
+        k = 0
+    while True:
+        if stop and not args.refit_prior:
+            break
         perm = torch.randperm(n)
         te = time.time()
         acc = {"l1": 0.0, "feat": 0.0, "kl": 0.0, "adv": 0.0, "d": 0.0}
-        for k in range(steps_per_epoch):
+        for k in range(0 if args.refit_prior else steps_per_epoch):
             idx = perm[k * bs : (k + 1) * bs]
             x = images[idx].to(device).contiguous(memory_format=CL)
             mu, logvar = enc(x)
@@ -742,10 +819,14 @@ def main():
             if elapsed > budget - reserve:
                 stop = True
                 break
-        epoch += 1
+        if not args.refit_prior:
+            epoch += 1
         # ---- per-epoch: prior refit + export
         zmean, zstd, cmean, cscale = posterior_stats(enc, images, rec_cap, len(caps), device)
-        ploss = fit_prior(prior, text_emb, pair_cap, cmean, cscale, 400 if not args.smoke else 5, device)
+        final = stop or args.refit_prior
+        psteps = (args.prior_steps if final else 400) if not args.smoke else 5
+        ploss = fit_prior(prior, text_emb, pair_cap, cmean, cscale, psteps, device, weights=pair_w)
+        prior.set_table(label_emb, cmean, cscale)
         gen.eval()
         eg = ExportGenerator(gen, zmean.to(device), zstd.to(device)).eval()
         with torch.no_grad():
@@ -757,21 +838,33 @@ def main():
         onnx_export(eg_cpu, (torch.zeros(2, ZDIM),), os.path.join(out, "generator.onnx"), ["z"], ["image"],
                     {"z": {0: "batch"}, "image": {0: "batch"}})
         onnx_export(plain(prior), (torch.zeros(2, EMB),), os.path.join(out, "prior.onnx"), ["embedding"], ["mean", "scale"],
-                    {"embedding": {0: "batch"}, "mean": {0: "batch"}, "scale": {0: "batch"}})
+                    {"embedding": {0: "batch"}, "mean": {0: "batch"}, "scale": {0: "batch"}}, fold=False)
         gen.train()
         nsteps = k + 1
         h = {k2: round(v / nsteps, 4) for k2, v in acc.items()}
         h.update(epoch=epoch, seconds=round(time.time() - te), prior_loss=round(ploss, 4))
-        history.append(h)
+        if not args.refit_prior:
+            history.append(h)
         log(f"epoch {epoch} done {h}")
         torch.save({"enc": enc.state_dict(), "gen": gen.state_dict(), "disc": disc.state_dict(), "prior": prior.state_dict(),
                     "opt_g": opt_g.state_dict(), "opt_d": opt_d.state_dict(), "zmean": zmean, "zstd": zstd,
-                    "epoch": epoch, "step": step}, os.path.join(run_dir, "vaegan.pt"))
+                    "epoch": epoch, "step": step, "beta_kl": beta_kl, "prior_table": prior.use_table}, os.path.join(run_dir, "vaegan.pt"))
+        h["beta_kl"] = beta_kl
+        if args.refit_prior:
+            old = json.load(open(os.path.join(run_dir, "train-info.json")))
+            old["prior_refit"] = {"steps": psteps, "loss": round(ploss, 4)}
+            old["vae"]["history"] = old["vae"]["history"][:epoch]
+            with open(os.path.join(run_dir, "train-info.json"), "w") as f:
+                json.dump(old, f, indent=1)
+            save_grid(imgs, 8, os.path.join(out, "samples", "progress.png"))
+            break
         info.update(vae={"epochs": epoch, "steps": step, "batch": bs, "seconds": round(time.time() - vae_t0), "history": history},
                     total_seconds=round(time.time() - T0), torch=torch.__version__, threads=args.threads, device=args.device)
         with open(os.path.join(run_dir, "train-info.json"), "w") as f:
             json.dump(info, f, indent=1)
         save_grid(imgs, 8, os.path.join(out, "samples", "progress.png"))
+        if args.refit_prior:
+            break
     log(f"training finished in {time.time() - T0:.0f}s")
 
 
