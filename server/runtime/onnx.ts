@@ -16,13 +16,21 @@ const providers: Record<Device, string> = {
 export interface OnnxRuntimeOptions {
   device?: Device;
   threads?: number;
+  /**
+   * Let ORT's worker threads spin while waiting for work. Off by default: at 60 fps spinning
+   * burns about four times the CPU (1.15 vs 0.29 cores for emoji-64) that encoding, viewers and
+   * sketches on the same machine need, for about 12% more raw throughput.
+   */
+  spin?: boolean;
   warn?: (message: string) => void;
 }
 
-async function createSession(file: string, device: Device, threads: number | undefined): Promise<ort.InferenceSession> {
+async function createSession(file: string, device: Device, threads: number | undefined, spin: boolean): Promise<ort.InferenceSession> {
+  const allow_spinning = spin ? '1' : '0';
   const options: ort.InferenceSession.SessionOptions = {
     executionProviders: device === 'cpu' ? ['cpu'] : [providers[device]],
     graphOptimizationLevel: 'all',
+    extra: { session: { intra_op: { allow_spinning }, inter_op: { allow_spinning } } },
   };
   if (threads) options.intraOpNumThreads = threads;
   return ort.InferenceSession.create(file, options);
@@ -43,7 +51,7 @@ export async function createOnnxRuntime(dir: string, manifest: Manifest, opts: O
     for (const [role, f] of Object.entries(files) as [keyof typeof files, string | undefined][]) {
       if (!f) continue;
       try {
-        out[role] = await createSession(path.join(dir, f), d, opts.threads);
+        out[role] = await createSession(path.join(dir, f), d, opts.threads, opts.spin ?? false);
       } catch (err) {
         await Promise.all(Object.values(out).map((s) => s?.release()));
         throw Object.assign(err as Error, { file: f });
