@@ -66,8 +66,9 @@ describe('OSC surface', () => {
       await new Promise((r) => setTimeout(r, 300)); // let oscdump bind
       await oscsend(port, '/ls/subscribe', 'i', dumpPort);
       await waitFor(() => dump.lines.some((l) => l.startsWith('/ls/state/speed f')), 5000, 'full dump');
+      // the dump is many datagrams; oscdump may print them over several reads
       for (const a of ['/ls/state/mode s', '/ls/state/prompt s', '/ls/state/fps f', '/ls/state/recording i', '/ls/state/seed i']) {
-        assert.ok(dump.lines.some((l) => l.startsWith(a)), `dump has ${a}`);
+        await waitFor(() => dump.lines.some((l) => l.startsWith(a)), 5000, `dump has ${a}`);
       }
       await oscsend(port, '/ls/speed', 'f', 1.25);
       await waitFor(() => dump.lines.some((l) => l.startsWith('/ls/state/speed f 1.25')), 5000, 'speed feedback');
