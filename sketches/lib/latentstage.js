@@ -223,6 +223,14 @@ export function connectStage(opts = {}) {
     }
   };
 
+  const parseJson = (text) => {
+    try {
+      return JSON.parse(text);
+    } catch {
+      return null; // a garbled message is ignored; the next state message repairs the view
+    }
+  };
+
   const setState = (state) => {
     stage.state = state;
     emit('state', state);
@@ -234,13 +242,8 @@ export function connectStage(opts = {}) {
       binary: true,
       onMessage(data) {
         if (typeof data === 'string') {
-          let msg;
-          try {
-            msg = JSON.parse(data);
-          } catch {
-            return;
-          }
-          if (msg.type === 'state') setState(msg.state);
+          const msg = parseJson(data);
+          if (msg?.type === 'state') setState(msg.state);
           return;
         }
         if (pending) stage.dropped++;
@@ -263,12 +266,8 @@ export function connectStage(opts = {}) {
   };
   const controlSocket = new Reconnecting(() => wsUrl(server, '/control', { token: stage.token }), {
     onMessage(data) {
-      let msg;
-      try {
-        msg = JSON.parse(data);
-      } catch {
-        return;
-      }
+      const msg = parseJson(data);
+      if (!msg) return;
       if (msg.type === 'state') setState(msg.state);
       else if (msg.type === 'stats') {
         stage.stats = { fps: msg.fps, frame: msg.frame, viewers: msg.viewers };
