@@ -49,6 +49,8 @@ describe('control page', { skip: !hasChromium() && 'chromium not installed', tim
       await control.page.fill('#prompt', 'ocean wave');
       await control.page.press('#prompt', 'Enter');
       await eventually(async () => (await state(server)).prompt.text === 'ocean wave', 10_000, 'the second prompt');
+      // the page remembers a prompt once its ack arrives, which may be just after the state changed
+      await control.page.waitForFunction(() => JSON.parse(localStorage.getItem('latentstage.promptHistory') ?? '[]').at(-1) === 'ocean wave');
       await control.page.fill('#prompt', '');
       await control.page.press('#prompt', 'ArrowUp');
       assert.equal(await control.page.inputValue('#prompt'), 'ocean wave');
