@@ -3,6 +3,7 @@
 import { z } from 'zod';
 import { paramsPatchSchema, eases, numericParams } from './params.ts';
 import { scheduleSchema, bpmSchema } from './steer/schedule-schema.ts';
+import { describeIssues } from './zod-issues.ts';
 
 const presetName = z
   .string({ error: 'name must be a string' })
@@ -75,12 +76,6 @@ export class CommandError extends Error {
   }
 }
 
-function describe(issues: z.core.$ZodIssue[]): string {
-  return issues
-    .map((i) => (i.path.length ? `${i.path.join('.')}: ${i.message}` : i.message))
-    .join('; ');
-}
-
 /** Validate anything into a Command, or throw a CommandError with a readable reason. */
 export function parseCommand(input: unknown): Command {
   if (typeof input !== 'object' || input === null || Array.isArray(input)) {
@@ -92,7 +87,7 @@ export function parseCommand(input: unknown): Command {
     throw new CommandError(`unknown command "${type}" (known: ${commandTypes.join(', ')})`);
   }
   const result = commandSchemas[type as CommandType].safeParse(input);
-  if (!result.success) throw new CommandError(`${type}: ${describe(result.error.issues)}`);
+  if (!result.success) throw new CommandError(`${type}: ${describeIssues(result.error.issues)}`);
   return result.data as Command;
 }
 

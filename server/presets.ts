@@ -6,6 +6,7 @@ import path from 'node:path';
 import { commandSchemas, CommandError, type Command } from './commands.ts';
 import { paramsPatchSchema } from './params.ts';
 import { scheduleSchema } from './steer/schedule-schema.ts';
+import { describeIssues } from './zod-issues.ts';
 
 export const PRESET_NAME = /^[a-z0-9_-]{1,64}$/;
 /** Files in the preset folder that are not presets (e.g. the OSC mapping). */
@@ -41,7 +42,7 @@ function parsePreset(name: string, text: string): Preset {
   }
   const r = presetSchema.safeParse(json);
   if (!r.success) {
-    throw new CommandError(`preset ${name}: ${r.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`);
+    throw new CommandError(`preset ${name}: ${describeIssues(r.error.issues, '(root)')}`);
   }
   return r.data;
 }

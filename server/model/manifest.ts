@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { readFile, access } from 'node:fs/promises';
 import { constants } from 'node:fs';
 import path from 'node:path';
+import { describeIssues } from '../zod-issues.ts';
 
 const file = z.string().min(1).refine((f) => !path.isAbsolute(f) && !f.split(/[\\/]/).includes('..'), 'must be a relative path inside the model folder');
 const dim = z.number().int().positive();
@@ -98,7 +99,7 @@ export async function readManifest(dir: string): Promise<Manifest> {
   }
   const parsed = manifestSchema.safeParse(json);
   if (!parsed.success) {
-    const why = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
+    const why = describeIssues(parsed.error.issues, '(root)');
     throw new ModelError(`${manifestPath} is invalid: ${why}`);
   }
   for (const f of manifestFiles(parsed.data)) {

@@ -4,6 +4,7 @@
 // torn last line (a crash mid-write) and reports everything else with its line number.
 import { open, readFile, type FileHandle } from 'node:fs/promises';
 import { z } from 'zod';
+import { describeIssues } from '../zod-issues.ts';
 
 export const WALK_FORMAT = 'latentstage-walk/1';
 
@@ -100,7 +101,7 @@ export function frameLine(f: WalkFrame): string {
 }
 
 function issues(e: z.ZodError): string {
-  return e.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
+  return describeIssues(e.issues, '(root)');
 }
 
 /** Parse a walk file's text. Throws a WalkError naming the file and line for anything but a torn tail. */

@@ -14,6 +14,7 @@ import type { PublicState } from '../stage.ts';
 import type { OscArg, TypedArg } from './osc-wire.ts';
 import type { OscRoute } from './osc-table.ts';
 import { toNumber, toChoice } from './osc-args.ts';
+import { describeIssues } from '../zod-issues.ts';
 
 export class OscMapError extends Error {}
 
@@ -83,7 +84,7 @@ export function unscaleValue(s: Scale, v: number): number {
 }
 
 function issues(err: z.ZodError): string {
-  return err.issues.map((i) => (i.path.length ? `${i.path.join('.')}: ${i.message}` : i.message)).join('; ');
+  return describeIssues(err.issues);
 }
 
 function scaleOf(param: NumericParamName, own: Partial<z.infer<typeof faderSchema>>, shared: Partial<z.infer<typeof faderSchema>> = {}): Scale {

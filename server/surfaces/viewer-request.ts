@@ -1,6 +1,7 @@
 // What a viewer asks for in its query string: /frames?format=jpeg&size=256&quality=80
 import { z } from 'zod';
 import type { EncodeRequest } from '../frames/frame.ts';
+import { describeIssues } from '../zod-issues.ts';
 
 const querySchema = z.strictObject({
   format: z.enum(['jpeg', 'rgba'], { error: 'format must be jpeg or rgba' }).default('jpeg'),
@@ -11,6 +12,6 @@ const querySchema = z.strictObject({
 
 export function viewerRequest(url: URL, defaultQuality: number): EncodeRequest {
   const q = querySchema.safeParse(Object.fromEntries(url.searchParams));
-  if (!q.success) throw new Error(q.error.issues.map((i) => (i.path.length ? `${i.path.join('.')}: ${i.message}` : i.message)).join('; '));
+  if (!q.success) throw new Error(describeIssues(q.error.issues));
   return { format: q.data.format, size: q.data.size ?? null, quality: q.data.quality ?? defaultQuality };
 }
