@@ -2,7 +2,8 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { readManifest, type Manifest } from './manifest.ts';
-import { createOnnxRuntime, type OnnxRuntimeOptions } from '../runtime/onnx.ts';
+import { createRuntime, type RuntimeOptions } from '../runtime/create.ts';
+import { createWorkerRuntime } from '../runtime/worker.ts';
 import type { Runtime } from '../runtime/runtime.ts';
 
 export interface Model {
@@ -15,10 +16,16 @@ export interface Model {
   card: string | null;
 }
 
-export async function loadModel(dir: string, opts: OnnxRuntimeOptions = {}): Promise<Model> {
+export interface LoadOptions extends RuntimeOptions {
+  /** Run the runtime in a worker thread (off the event loop); the live server does. */
+  worker?: boolean;
+}
+
+export async function loadModel(dir: string, opts: LoadOptions = {}): Promise<Model> {
   const abs = path.resolve(dir);
   const manifest = await readManifest(abs);
-  const runtime = await createOnnxRuntime(abs, manifest, opts);
+  const { worker, ...options } = opts;
+  const runtime = worker ? await createWorkerRuntime(abs, manifest, options) : await createRuntime(abs, manifest, options);
   const vocabFile = manifest.text?.vocabulary;
   const vocabulary = vocabFile
     ? new Set((await readFile(path.join(abs, vocabFile), 'utf8')).split(/\r?\n/).map((w) => w.trim().toLowerCase()).filter(Boolean))

@@ -10,12 +10,17 @@ export interface PriorOutput {
   scale: Float32Array;
 }
 
+export interface GenerateOptions {
+  /** A frame the audience is waiting for: runs before queued steering work where calls queue. */
+  live?: boolean;
+}
+
 export interface Runtime {
   readonly manifest: Manifest;
   /** The device actually in use (after any fallback). */
   readonly device: Device;
   /** z: batch x zDim; condition: batch x conditionDim. Returns images as NCHW float in the manifest's range. */
-  generate(z: Float32Array, batch: number, condition?: Float32Array | null): Promise<Float32Array>;
+  generate(z: Float32Array, batch: number, condition?: Float32Array | null, opts?: GenerateOptions): Promise<Float32Array>;
   /** ids: batch x maxLength token ids. Returns batch x dim embeddings. */
   encodeText?(ids: BigInt64Array, batch: number): Promise<Float32Array>;
   /** images: batch x 3 x size x size in the image encoder's range. Returns batch x dim embeddings. */

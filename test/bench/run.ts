@@ -13,6 +13,7 @@ const optional: [string, string, string][] = [
   ['steering', './steering.ts', 'benchSteering'],
   ['osc', './osc.ts', 'benchOsc'],
   ['record', './record.ts', 'benchRecord'],
+  ['pipeline', './pipeline.ts', 'benchPipeline'],
 ];
 
 async function main() {

@@ -1,0 +1,254 @@
+// Frame-pipeline benchmark, one row per metric of the projector-size goals: delivered fps at 512
+// and 1024 px, mixed sizes at once, the 512 px viewer curve, uncapped delivered/raw, event-loop
+// delay with the steering search on, command -> frame latency, fps with search on vs off, and RSS
+// over a soak. Everything runs against a server child process; the bench client shares the machine.
+// Standalone: `npx tsx test/bench/pipeline.ts` prints JSON. BENCH_MODEL picks another model folder,
+// BENCH_SOAK_S sets the RSS soak length (default 60 s), BENCH_SECONDS the length of each window.
+import WebSocket from 'ws';
+import { performance } from 'node:perf_hooks';
+import { pathToFileURL } from 'node:url';
+import { readManifest } from '../../server/model/manifest.ts';
+import { loadModel } from '../../server/model/load.ts';
+import { parseFrameHeader } from '../../server/frames/header.ts';
+import { percentile, round, benchModel, serveChild, metric } from './util.ts';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const ws = (url: string) => url.replace('http', 'ws');
+
+interface Viewers {
+  /** Frames per second each viewer received while measuring. */
+  fps(): number[];
+  start(): void;
+  stop(): number;
+  close(): void;
+}
+
+/** Open viewers with one query each; they count binary frames between start() and stop(). */
+async function openViewers(url: string, queries: string[]): Promise<Viewers> {
+  const counts = new Array(queries.length).fill(0);
+  let measuring = false;
+  let t0 = 0;
+  let seconds = 1;
+  const sockets = await Promise.all(
+    queries.map(
+      (q, i) =>
+        new Promise<WebSocket>((resolve, reject) => {
+          const s = new WebSocket(`${ws(url)}/frames?${q}`);
+          s.on('message', (_d, binary) => {
+            if (binary && measuring) counts[i]++;
+          });
+          s.once('open', () => resolve(s));
+          s.once('error', reject);
+        }),
+    ),
+  );
+  return {
+    fps: () => counts.map((c) => c / seconds),
+    start() {
+      counts.fill(0);
+      measuring = true;
+      t0 = performance.now();
+    },
+    stop() {
+      measuring = false;
+      seconds = (performance.now() - t0) / 1000;
+      return seconds;
+    },
+    close() {
+      for (const s of sockets) s.close();
+    },
+  };
+}
+
+async function measureViewers(url: string, queries: string[], seconds: number): Promise<number[]> {
+  const v = await openViewers(url, queries);
+  await sleep(700);
+  v.start();
+  await sleep(seconds * 1000);
+  v.stop();
+  v.close();
+  await sleep(200);
+  return v.fps();
+}
+
+const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+
+async function control(url: string): Promise<{ send(cmd: object): Promise<any>; close(): void }> {
+  const s = new WebSocket(`${ws(url)}/control`);
+  await new Promise((r, j) => {
+    s.once('open', r);
+    s.once('error', j);
+  });
+  let id = 0;
+  return {
+    send(cmd) {
+      const my = ++id;
+      return new Promise((resolve) => {
+        const on = (m: WebSocket.RawData) => {
+          const msg = JSON.parse(m.toString());
+          if (msg.id !== my) return;
+          s.off('message', on);
+          resolve(msg);
+        };
+        s.on('message', on);
+        s.send(JSON.stringify({ ...cmd, id: my }));
+      });
+    },
+    close: () => s.close(),
+  };
+}
+
+async function commandLatency(url: string, samples: number): Promise<number[]> {
+  const c = await control(url);
+  const viewer = new WebSocket(`${ws(url)}/frames?format=jpeg`);
+  await new Promise((r) => viewer.once('open', r));
+  const out: number[] = [];
+  let waitingFor = Infinity;
+  let sentAt = 0;
+  let done: (() => void) | null = null;
+  viewer.on('message', (d, binary) => {
+    if (!binary || !done) return;
+    if (parseFrameHeader(d as Buffer).index > waitingFor) {
+      out.push(performance.now() - sentAt);
+      const f = done;
+      done = null;
+      f();
+    }
+  });
+  for (let i = 0; i < samples; i++) {
+    await new Promise<void>((resolve) => {
+      done = resolve;
+      waitingFor = Infinity;
+      sentAt = performance.now();
+      void c.send({ type: 'seed', seed: 1000 + i }).then((msg) => {
+        waitingFor = msg.state?.frame ?? Infinity;
+      });
+    });
+    await sleep(20 + Math.random() * 20);
+  }
+  c.close();
+  viewer.close();
+  return out;
+}
+
+async function rawFps(dir: string, seconds: number): Promise<number> {
+  const model = await loadModel(dir);
+  const z = new Float32Array(model.manifest.generator.z.dim).map((_, i) => Math.sin(i));
+  for (let i = 0; i < 5; i++) await model.runtime.generate(z, 1);
+  let n = 0;
+  const t0 = performance.now();
+  while (performance.now() - t0 < seconds * 1000) {
+    await model.runtime.generate(z, 1);
+    n++;
+  }
+  const fps = n / ((performance.now() - t0) / 1000);
+  await model.runtime.close();
+  return fps;
+}
+
+/** Frames the server produced per second over a window. */
+async function producedFps(url: string, seconds: number): Promise<number> {
+  const f0 = await metric(url, 'latentstage_frames_total');
+  const t0 = performance.now();
+  await sleep(seconds * 1000);
+  return ((await metric(url, 'latentstage_frames_total')) - f0) / ((performance.now() - t0) / 1000);
+}
+
+export async function benchPipeline(opts: { modelDir?: string; seconds?: number; soak?: number } = {}): Promise<Record<string, number | string>> {
+  const seconds = opts.seconds ?? Number(process.env.BENCH_SECONDS ?? 4);
+  const soak = opts.soak ?? Number(process.env.BENCH_SOAK_S ?? 60);
+  const chosen = opts.modelDir ?? process.env.BENCH_MODEL;
+  const model = chosen ? { dir: chosen, name: (await readManifest(chosen)).id } : await benchModel();
+  const r: Record<string, number | string> = { model: model.name };
+
+  const capped = await serveChild(['--model', model.dir, '--fps', '60']);
+  try {
+    await sleep(1000);
+    const f512 = await measureViewers(capped.url, Array(50).fill('format=jpeg&size=512'), seconds);
+    r.viewers_50_at_512_fps_mean = round(mean(f512), 1);
+    r.viewers_50_at_512_fps_min = round(Math.min(...f512), 1);
+    const f1024 = await measureViewers(capped.url, ['format=jpeg&size=1024'], seconds);
+    r.viewer_1_at_1024_fps = round(f1024[0], 1);
+    const sizes = [64, 256, 512, 1024];
+    const mixed = await measureViewers(capped.url, sizes.map((s) => `format=jpeg&size=${s}`), seconds);
+    sizes.forEach((s, i) => (r[`mixed_sizes_fps_at_${s}`] = round(mixed[i], 1)));
+
+    // the curve: mean and min fps for N viewers at 512 px; "hold" = every viewer >= 59 fps
+    let held = 0;
+    for (const n of [1, 10, 25, 50, 100, 150, 200]) {
+      const f = await measureViewers(capped.url, Array(n).fill('format=jpeg&size=512'), Math.max(2, seconds - 1));
+      r[`curve_512_viewers_${n}_fps_mean`] = round(mean(f), 1);
+      r[`curve_512_viewers_${n}_fps_min`] = round(Math.min(...f), 1);
+      if (Math.min(...f) >= 59) held = n;
+    }
+    r.viewers_512_holding_59fps = held;
+
+    const lat = await commandLatency(capped.url, 60);
+    r.command_to_frame_p50_ms = round(percentile(lat, 50), 1);
+    r.command_to_frame_p95_ms = round(percentile(lat, 95), 1);
+
+    // steering search off vs on at cap 60, with one 512 px viewer; event-loop delay with it on
+    const c = await control(capped.url);
+    await c.send({ type: 'prompt', text: '' });
+    await c.send({ type: 'set', search: 0 });
+    await sleep(500);
+    const off = await producedFps(capped.url, seconds);
+    await c.send({ type: 'prompt', text: 'robot | red heart:0.5', fade: 1 });
+    await c.send({ type: 'set', search: 1 });
+    await sleep(1000);
+    await metric(capped.url, 'latentstage_nodejs_eventloop_lag_p99_seconds'); // resets the window
+    const on = await producedFps(capped.url, seconds);
+    const lag = await metric(capped.url, 'latentstage_nodejs_eventloop_lag_p99_seconds');
+    r.fps_search_off = round(off, 1);
+    r.fps_search_on = round(on, 1);
+    r.fps_ratio_search_on_vs_off = round(on / off, 3);
+    r.event_loop_delay_p99_ms_search_on = round(lag * 1000, 2);
+    await c.send({ type: 'set', search: 0 });
+    await c.send({ type: 'prompt', text: '' });
+    c.close();
+
+    // RSS soak: 50 viewers at 512 px for `soak` seconds, RSS sampled every 5 s
+    const v = await openViewers(capped.url, Array(50).fill('format=jpeg&size=512'));
+    const rss: number[] = [];
+    const t0 = performance.now();
+    while (performance.now() - t0 < soak * 1000) {
+      rss.push((await metric(capped.url, 'latentstage_process_resident_memory_bytes')) / 2 ** 20);
+      await sleep(5000);
+    }
+    v.close();
+    const half = Math.max(1, Math.floor(rss.length / 2));
+    r.soak_seconds = soak;
+    r.rss_mb_50_viewers_start = round(rss[0], 1);
+    r.rss_mb_50_viewers_end = round(rss[rss.length - 1], 1);
+    r.rss_mb_50_viewers_max = round(Math.max(...rss), 1);
+    r.rss_mb_second_half_growth = round(Math.max(...rss.slice(half)) - Math.max(...rss.slice(0, half)), 1);
+  } finally {
+    await capped.stop();
+  }
+
+  const raw = await rawFps(model.dir, seconds);
+  r.raw_fps_batch1 = round(raw, 1);
+  const uncapped = await serveChild(['--model', model.dir, '--fps', '0']);
+  try {
+    await sleep(1000);
+    const f = await measureViewers(uncapped.url, ['format=jpeg'], seconds);
+    r.uncapped_delivered_fps = round(f[0], 1);
+    r.uncapped_delivered_over_raw = round(f[0] / raw, 3);
+  } finally {
+    await uncapped.stop();
+  }
+  return r;
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  benchPipeline().then(
+    (r) => {
+      console.log(JSON.stringify(r, null, 2));
+      process.exit(0);
+    },
+    (err) => {
+      console.error(err);
+      process.exit(1);
+    },
+  );
+}
