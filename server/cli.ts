@@ -9,6 +9,7 @@ import { startServer, DEFAULT_MODEL } from './server.ts';
 import { MANIFEST } from './model/manifest.ts';
 import { oscFromFlags } from './surfaces/osc.ts';
 import { ROOT } from './server.ts';
+import { normalizeHost, normalizeOrigin } from './surfaces/access.ts';
 import { renderCli, RenderUsageError, RENDER_USAGE } from './record/render-cli.ts';
 
 const USAGE = `usage: latentstage serve [options]
@@ -21,7 +22,11 @@ const USAGE = `usage: latentstage serve [options]
   --seed N          walk seed (default 1)
   --presets DIR     preset folder (default presets/)
   --quality N       JPEG quality 1-100 (default 80)
-  --token T         control token (default: $LATENTSTAGE_TOKEN, or random when not on loopback)
+  --token T         control token, 8+ characters (default: $LATENTSTAGE_TOKEN, or random when not on loopback)
+  --allow-origin O  web origins that may control without a token, e.g. https://editor.p5js.org
+                    (comma-separated or repeated; same origin and loopback origins always may)
+  --allow-host H    Host names to answer besides loopback, IP addresses and --host, e.g. stage.local
+                    (.example.com allows its subdomains; comma-separated or repeated)
   --recordings DIR  folder for record.start walk files and videos (default recordings/)
   --stream URL      stream live video to rtmp://... (FLV) or srt://... (MPEG-TS) from the start
   --osc-port N      OSC (UDP) port (default 9000, 0 = OSC off)
@@ -50,7 +55,9 @@ const serveSchema = z.object({
   seed: int('seed', 0, 0xffffffff).optional(),
   presets: z.string().optional(),
   quality: int('quality', 1, 100).optional(),
-  token: z.string().min(8, '--token must be at least 8 characters').optional(),
+  token: z.string().refine((t) => t.trim().length >= 8, '--token must be at least 8 characters').optional(),
+  'allow-origin': z.array(z.string()).optional(),
+  'allow-host': z.array(z.string()).optional(),
   recordings: z.string().min(1).optional(),
   stream: z.string().regex(/^(rtmps?|srt|udp|tcp):\/\/\S+$/, '--stream must be an rtmp://, rtmps://, srt://, udp:// or tcp:// URL').optional(),
   'osc-port': int('osc-port', 0, 65535).optional(),
@@ -78,6 +85,8 @@ export function parseServeArgs(args: string[]) {
         presets: { type: 'string' },
         quality: { type: 'string' },
         token: { type: 'string' },
+        'allow-origin': { type: 'string', multiple: true },
+        'allow-host': { type: 'string', multiple: true },
         recordings: { type: 'string' },
         stream: { type: 'string' },
         'osc-port': { type: 'string' },
@@ -95,7 +104,15 @@ export function parseServeArgs(args: string[]) {
   if (values.help) throw new UsageError('');
   const r = serveSchema.safeParse(values);
   if (!r.success) throw new UsageError(r.error.issues.map((i) => i.message).join('\n'));
-  return r.data;
+  const list = (v: string[] | undefined, check: (s: string) => string, flag: string) => {
+    const items = (v ?? []).flatMap((s) => s.split(',')).map((s) => s.trim()).filter(Boolean);
+    try {
+      return items.map(check);
+    } catch (err) {
+      throw new UsageError(`--${flag}: ${(err as Error).message}`);
+    }
+  };
+  return { ...r.data, allowOrigins: list(r.data['allow-origin'], normalizeOrigin, 'allow-origin'), allowHosts: list(r.data['allow-host'], normalizeHost, 'allow-host') };
 }
 
 async function serve(args: string[]): Promise<void> {
@@ -115,6 +132,8 @@ async function serve(args: string[]): Promise<void> {
     presets: o.presets,
     jpegQuality: o.quality,
     token: o.token,
+    allowOrigins: o.allowOrigins,
+    allowHosts: o.allowHosts,
     recordings: o.recordings,
     stream: o.stream,
     osc: oscFromFlags({ oscPort: o['osc-port'], oscHost: o['osc-host'], oscAllow: o['osc-allow'], oscMap: o['osc-map'], oscPrefix: o['osc-prefix'], oscFeedback: o['osc-feedback'] }),

@@ -1,9 +1,8 @@
 // Assemble a running latentstage server: model -> stage -> surfaces on one HTTP port.
-import { createAdaptorServer } from '@hono/node-server';
-import type { Server, IncomingMessage } from 'node:http';
+import { getRequestListener } from '@hono/node-server';
+import { createServer, type Server, type IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { AddressInfo } from 'node:net';
-import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { pino, type Logger } from 'pino';
@@ -18,7 +17,9 @@ import { createHttpApp } from './surfaces/http.ts';
 import { createFramesSurface } from './surfaces/frames-ws.ts';
 import { createControlSurface } from './surfaces/control-ws.ts';
 import { prepareOsc, type OscOptions } from './surfaces/osc.ts';
-import { hasToken, isLoopback } from './surfaces/auth.ts';
+import { resolveToken } from './surfaces/auth.ts';
+import { Access, HOST_REFUSED } from './surfaces/access.ts';
+import { frontDoor } from './surfaces/front-door.ts';
 import type { Device } from './runtime/runtime.ts';
 import type { Params } from './params.ts';
 
@@ -34,8 +35,12 @@ export interface ServerOptions {
   seed?: number;
   presets?: string;
   jpegQuality?: number;
-  /** Control token; defaults to LATENTSTAGE_TOKEN, or a random one when bound beyond loopback. */
+  /** Control token (8+ characters); defaults to LATENTSTAGE_TOKEN, or a random one when bound beyond loopback. */
   token?: string | null;
+  /** Browser origins that may control without a token (besides same-origin and loopback). */
+  allowOrigins?: string[];
+  /** Host names served besides loopback names, IP addresses and the bound host (DNS-rebinding guard). */
+  allowHosts?: string[];
   params?: Partial<Params>;
   logger?: Logger;
   /** Folder for recordings (walk files and videos); default <ROOT>/recordings. */
@@ -63,7 +68,8 @@ export interface RunningServer {
 export async function startServer(opts: ServerOptions = {}): Promise<RunningServer> {
   const log = opts.logger ?? pino({ level: process.env.LOG_LEVEL ?? 'info' });
   const host = opts.host ?? '127.0.0.1';
-  const token = opts.token !== undefined ? opts.token : (process.env.LATENTSTAGE_TOKEN ?? (isLoopback(host) ? null : randomBytes(12).toString('base64url')));
+  const token = resolveToken(opts.token, host);
+  const access = new Access({ host, token, allowOrigins: opts.allowOrigins, allowHosts: opts.allowHosts });
   const jpegQuality = opts.jpegQuality ?? 80;
   const startOsc = opts.osc ? await prepareOsc(opts.osc, opts.presets ?? path.join(ROOT, 'presets')) : null;
   const model = await loadModel(opts.model ?? DEFAULT_MODEL, { device: opts.device, warn: (m) => log.warn(m) });
@@ -81,22 +87,31 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
   const streamer = new Streamer(stage, log);
 
   const closing = new AbortController();
-  const app = createHttpApp(stage, { token, jpegQuality, closing: closing.signal, root: ROOT });
+  const app = createHttpApp(stage, { access, jpegQuality, closing: closing.signal, root: ROOT });
   const frames = createFramesSurface(stage, { jpegQuality });
   const control = createControlSurface(stage);
-  const http = createAdaptorServer({ fetch: app.fetch }) as Server;
+  const refused = () => stage.metrics.errors.inc({ surface: 'http' });
+  const http: Server = createServer(frontDoor(access, refused, getRequestListener(app.fetch)));
+  const reject = (socket: Duplex, status: string, text: string) => {
+    refused();
+    socket.end(`HTTP/1.1 ${status}\r\nContent-Type: text/plain\r\nConnection: close\r\n\r\n${text}\n`);
+  };
   http.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-    const url = new URL(req.url ?? '/', 'http://localhost');
     socket.on('error', () => {});
+    let url: URL;
+    try {
+      url = new URL(req.url ?? '/', 'http://localhost');
+    } catch {
+      return reject(socket, '400 Bad Request', 'bad request target');
+    }
+    if (!access.hostAllowed(req.headers.host)) return reject(socket, '403 Forbidden', HOST_REFUSED);
     if (url.pathname === '/frames') return frames.handleUpgrade(req, socket, head, url);
     if (url.pathname === '/control') {
-      if (!hasToken(token, req.headers, url)) {
-        socket.end('HTTP/1.1 401 Unauthorized\r\nContent-Type: text/plain\r\n\r\ncontrol requires a token\n');
-        return;
-      }
+      const verdict = access.control(req.headers, url);
+      if (!verdict.ok) return reject(socket, verdict.status === 401 ? '401 Unauthorized' : '403 Forbidden', verdict.error);
       return control.handleUpgrade(req, socket, head);
     }
-    socket.end('HTTP/1.1 404 Not Found\r\n\r\n');
+    reject(socket, '404 Not Found', `not found: ${url.pathname}`);
   });
 
   const osc = startOsc ? await startOsc(stage, host, log) : null;

@@ -7,23 +7,46 @@ import { createRequire } from 'node:module';
 import type { Stage } from '../stage.ts';
 import { CommandError } from '../commands.ts';
 import { schemaDescription } from '../schema-info.ts';
-import { hasToken } from './auth.ts';
+import type { Access } from './access.ts';
 import { viewerRequest } from './viewer-request.ts';
 import { mjpegResponse } from './mjpeg.ts';
 import { cardFacts } from '../model/card.ts';
 
 export interface HttpOptions {
-  token: string | null;
+  access: Access;
   jpegQuality: number;
   closing: AbortSignal;
   root: string;
 }
 
 const require = createRequire(import.meta.url);
+export const MAX_COMMAND_BYTES = 64 * 1024;
+
+/** True for application/json (any parameters); anything else could come from a cross-origin form. */
+export function isJsonType(contentType: string | undefined): boolean {
+  return (contentType ?? '').split(';')[0].trim().toLowerCase() === 'application/json';
+}
 
 export function createHttpApp(stage: Stage, opts: HttpOptions): Hono {
   const app = new Hono();
-  const guard = (c: { req: { raw: Request; url: string } }) => hasToken(opts.token, c.req.raw.headers, new URL(c.req.url));
+  // Viewing is open to every origin (sketches in the online p5 editor watch a local server);
+  // control answers any origin's preflight but acts only for allowed ones (see access.ts).
+  app.use('*', async (c, next) => {
+    await next();
+    const origin = c.req.header('origin');
+    if (c.req.path === '/api/command') {
+      if (origin) c.res.headers.set('Access-Control-Allow-Origin', origin);
+      c.res.headers.append('Vary', 'Origin');
+    } else if (c.req.method === 'GET' || c.req.method === 'HEAD') {
+      c.res.headers.set('Access-Control-Allow-Origin', '*');
+    }
+  });
+  app.options('/api/command', (c) => {
+    c.header('Access-Control-Allow-Methods', 'POST');
+    c.header('Access-Control-Allow-Headers', 'content-type, authorization, x-latentstage-token');
+    c.header('Access-Control-Max-Age', '600');
+    return c.body(null, 204);
+  });
 
   app.get('/health', (c) => c.json({ ok: true, frame: stage.engine.frame, fps: stage.fps, model: stage.model.manifest.id }));
   app.get('/metrics', async (c) => {
@@ -46,23 +69,45 @@ export function createHttpApp(stage: Stage, opts: HttpOptions): Hono {
     }
   });
 
-  app.post('/api/command', bodyLimit({ maxSize: 64 * 1024, onError: (c) => c.json({ error: 'command too large (64 KiB max)' }, 413) }), async (c) => {
-    if (!guard(c)) return c.json({ error: 'control requires a token (Authorization: Bearer <token>)' }, 401);
-    let body: unknown;
-    try {
-      body = JSON.parse(await c.req.text());
-    } catch (err) {
-      stage.metrics.errors.inc({ surface: 'http' });
-      return c.json({ error: `malformed JSON: ${(err as Error).message}` }, 400);
-    }
-    try {
-      return c.json(await stage.dispatch(body, 'http'));
-    } catch (err) {
-      const e = err as CommandError;
-      const status = e.status === 404 ? 404 : e.status >= 500 ? 500 : 400;
-      return c.json({ error: e.message }, status);
-    }
-  });
+  const refuse = () => stage.metrics.errors.inc({ surface: 'http' });
+  app.post(
+    '/api/command',
+    async (c, next) => {
+      if (!isJsonType(c.req.header('content-type'))) {
+        refuse();
+        return c.json({ error: 'commands must be sent as Content-Type: application/json' }, 415);
+      }
+      const verdict = opts.access.control(c.req.raw.headers, new URL(c.req.url));
+      if (!verdict.ok) {
+        refuse();
+        return c.json({ error: verdict.error }, verdict.status);
+      }
+      return next();
+    },
+    bodyLimit({
+      maxSize: MAX_COMMAND_BYTES,
+      onError: (c) => {
+        refuse();
+        return c.json({ error: 'command too large (64 KiB max)' }, 413);
+      },
+    }),
+    async (c) => {
+      let body: unknown;
+      try {
+        body = JSON.parse(await c.req.text());
+      } catch (err) {
+        stage.metrics.errors.inc({ surface: 'http' });
+        return c.json({ error: `malformed JSON: ${(err as Error).message}` }, 400);
+      }
+      try {
+        return c.json(await stage.dispatch(body, 'http'));
+      } catch (err) {
+        const e = err as CommandError;
+        const status = e.status === 404 ? 404 : e.status >= 500 ? 500 : 400;
+        return c.json({ error: e.message }, status);
+      }
+    },
+  );
 
   app.get('/frame.jpg', async (c) => {
     const frame = stage.latest;
