@@ -10,7 +10,8 @@ const file = z.string().min(1).refine((f) => !path.isAbsolute(f) && !f.split(/[\
 const dim = z.number().int().positive();
 const range = z.tuple([z.number(), z.number()]).refine(([a, b]) => a < b, 'range must be [low, high]');
 
-export const manifestSchema = z.strictObject({
+export const manifestSchema = z
+  .strictObject({
   format: z.literal('latentstage/1', { error: 'format must be "latentstage/1"' }),
   id: z.string().regex(/^[a-z0-9][a-z0-9._-]{0,63}$/, 'id must be lowercase letters, digits, . _ -'),
   name: z.string().min(1),
@@ -56,9 +57,31 @@ export const manifestSchema = z.strictObject({
       scale: z.string().min(1),
     })
     .optional(),
-});
+  /**
+   * A learned upscaler run on every generator output: image in the generator's layout and range at
+   * resolution / scale, out at `resolution`. Everything downstream sees only the refined picture.
+   */
+  refiner: z
+    .strictObject({
+      file,
+      input: z.string().min(1),
+      output: z.string().min(1),
+      scale: z.number().int().min(1).max(16),
+    })
+    .optional(),
+})
+  .refine((m) => !m.refiner || (m.resolution.width % m.refiner.scale === 0 && m.resolution.height % m.refiner.scale === 0), {
+    message: 'resolution must be a multiple of refiner.scale (the generator draws resolution / scale)',
+    path: ['refiner', 'scale'],
+  });
 
 export type Manifest = z.infer<typeof manifestSchema>;
+
+/** The generator's own output size: the final resolution, or that divided by the refiner's scale. */
+export function generatorResolution(m: Manifest): { width: number; height: number } {
+  const s = m.refiner?.scale ?? 1;
+  return { width: m.resolution.width / s, height: m.resolution.height / s };
+}
 
 export class ModelError extends Error {
   constructor(message: string) {
@@ -79,6 +102,7 @@ export function manifestFiles(m: Manifest): string[] {
     m.text?.vocabulary,
     m.image?.encoder,
     m.prior?.file,
+    m.refiner?.file,
   ].filter((f): f is string => typeof f === 'string');
 }
 

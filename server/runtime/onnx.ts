@@ -2,7 +2,7 @@
 // is not available falls back to CPU with a warning, never a crash.
 import * as ort from 'onnxruntime-node';
 import path from 'node:path';
-import type { Manifest } from '../model/manifest.ts';
+import { generatorResolution, type Manifest } from '../model/manifest.ts';
 import type { Device, Runtime, PriorOutput } from './runtime.ts';
 
 const providers: Record<Device, string> = {
@@ -45,6 +45,7 @@ export async function createOnnxRuntime(dir: string, manifest: Manifest, opts: O
     text: manifest.text?.encoder,
     image: manifest.image?.encoder,
     prior: manifest.prior?.file,
+    refiner: manifest.refiner?.file,
   };
   const open = async (d: Device) => {
     const out: Partial<Record<keyof typeof files, ort.InferenceSession>> = {};
@@ -70,7 +71,13 @@ export async function createOnnxRuntime(dir: string, manifest: Manifest, opts: O
   }
   const gen = sessions.generator!;
   const { width, height } = manifest.resolution;
+  const base = generatorResolution(manifest);
   const zDim = manifest.generator.z.dim;
+  const refiner = manifest.refiner;
+  const refine = sessions.refiner;
+  // The refiner takes the generator's layout (NCHW or NHWC) at resolution / scale.
+  const nhwc = manifest.generator.output.layout === 'NHWC';
+  const baseShape = (batch: number) => (nhwc ? [batch, base.height, base.width, 3] : [batch, 3, base.height, base.width]);
 
   const runtime: Runtime = {
     manifest,
@@ -85,10 +92,15 @@ export async function createOnnxRuntime(dir: string, manifest: Manifest, opts: O
       }
       const out = await gen.run(feeds);
       const data = out[manifest.generator.output.name].data as Float32Array;
-      if (data.length !== batch * 3 * width * height) {
-        throw new Error(`generator returned ${data.length} values, expected ${batch} x 3 x ${height} x ${width}`);
+      if (data.length !== batch * 3 * base.width * base.height) {
+        throw new Error(`generator returned ${data.length} values, expected ${batch} x 3 x ${base.height} x ${base.width}`);
       }
-      return data;
+      if (!refine || !refiner) return data;
+      const refined = (await refine.run({ [refiner.input]: new ort.Tensor('float32', data, baseShape(batch)) }))[refiner.output]?.data as Float32Array | undefined;
+      if (!refined || refined.length !== batch * 3 * width * height) {
+        throw new Error(`refiner returned ${refined?.length ?? 'no'} values, expected ${batch} x 3 x ${height} x ${width}`);
+      }
+      return refined;
     },
     async close() {
       await Promise.all(Object.values(sessions).map((s) => s?.release()));

@@ -19,7 +19,10 @@ export interface Runtime {
   readonly manifest: Manifest;
   /** The device actually in use (after any fallback). */
   readonly device: Device;
-  /** z: batch x zDim; condition: batch x conditionDim. Returns images as NCHW float in the manifest's range. */
+  /**
+   * z: batch x zDim; condition: batch x conditionDim. Returns images at the manifest's resolution
+   * (after the refiner, when the model has one) as NCHW float in the manifest's range.
+   */
   generate(z: Float32Array, batch: number, condition?: Float32Array | null, opts?: GenerateOptions): Promise<Float32Array>;
   /** ids: batch x maxLength token ids. Returns batch x dim embeddings. */
   encodeText?(ids: BigInt64Array, batch: number): Promise<Float32Array>;

@@ -1,5 +1,7 @@
-// Generator output -> image encoder input: the same pixels, mapped to the encoder's value range,
-// size (bilinear resize when the sizes differ) and layout. For the default model this is a copy.
+// Generated frame -> image encoder input: the same pixels, mapped to the encoder's value range,
+// size and layout. Downscaling by a whole factor averages each block (the default model: 256 px
+// refined frames -> its 64 px encoder, like the area-downscaled art it was trained on); other
+// size changes resample bilinearly.
 import type { Manifest } from '../model/manifest.ts';
 
 /** images: batch x 3 x H x W (NCHW, generator range). Returns batch x the encoder's input. */
@@ -13,6 +15,7 @@ export function toEncoderInput(images: Float32Array, batch: number, m: Manifest)
   const s = enc.size;
   const nhwc = enc.layout === 'NHWC';
   const same = s === w && s === h;
+  const box = !same && w === h && w % s === 0 ? w / s : 0;
   const out = new Float32Array(batch * 3 * s * s);
   const plane = w * h;
   for (let b = 0; b < batch; b++) {
@@ -23,7 +26,12 @@ export function toEncoderInput(images: Float32Array, batch: number, m: Manifest)
         for (let x = 0; x < s; x++) {
           let v: number;
           if (same) v = images[src + c * plane + y * w + x]!;
-          else {
+          else if (box) {
+            let sum = 0;
+            const p = src + c * plane + y * box * w + x * box;
+            for (let dy = 0; dy < box; dy++) for (let dx = 0; dx < box; dx++) sum += images[p + dy * w + dx]!;
+            v = sum / (box * box);
+          } else {
             // pixel-centre aligned bilinear sampling
             const fx = Math.min(w - 1, Math.max(0, ((x + 0.5) * w) / s - 0.5));
             const fy = Math.min(h - 1, Math.max(0, ((y + 0.5) * h) / s - 0.5));

@@ -44,3 +44,36 @@ test('a file that is not a valid ONNX model is reported with its name', async ()
   writeFileSync(path.join(dir, 'generator.onnx'), 'not onnx');
   await assert.rejects(loadModel(dir), /generator\.onnx/);
 });
+
+test('a refiner upscales every generated image to the manifest resolution', async () => {
+  const dir = writeFixtureModel(path.join(mkdtempSync(path.join(tmpdir(), 'ls-model-')), 'm'), { width: 16, height: 16, refinerScale: 4 });
+  const plain = writeFixtureModel(path.join(mkdtempSync(path.join(tmpdir(), 'ls-model-')), 'm'), { width: 16, height: 16 });
+  const [model, base] = [await loadModel(dir), await loadModel(plain)];
+  try {
+    assert.deepEqual(model.manifest.resolution, { width: 64, height: 64 });
+    const n = 2;
+    const z = Float32Array.from({ length: n * 16 }, (_, i) => Math.sin(i));
+    const big = await model.runtime.generate(z, n);
+    const small = await base.runtime.generate(z, n);
+    assert.equal(big.length, n * 3 * 64 * 64);
+    // the fixture refiner is nearest-neighbour: pixel (y, x) of the generator fills a 4 x 4 block
+    for (const [b, c, y, x] of [[0, 0, 0, 0], [1, 2, 15, 3], [0, 1, 7, 9]] as const) {
+      const v = small[((b * 3 + c) * 16 + y) * 16 + x]!;
+      for (const [dy, dx] of [[0, 0], [3, 3], [1, 2]] as const) assert.equal(big[((b * 3 + c) * 64 + 4 * y + dy) * 64 + 4 * x + dx], v);
+    }
+  } finally {
+    await model.runtime.close();
+    await base.runtime.close();
+  }
+});
+
+test('a manifest naming a refiner that is missing, or a resolution the scale does not divide, is refused', async () => {
+  const dir = writeFixtureModel(path.join(mkdtempSync(path.join(tmpdir(), 'ls-model-')), 'm'), { width: 16, height: 16, refinerScale: 4 });
+  const manifest = JSON.parse(readFileSync(path.join(dir, 'latentstage.json'), 'utf8'));
+  rmSync(path.join(dir, 'refiner.onnx'));
+  await assert.rejects(readManifest(dir), /file .*refiner\.onnx named in latentstage\.json is missing/);
+  writeFileSync(path.join(dir, 'refiner.onnx'), 'not onnx');
+  await assert.rejects(loadModel(dir), /refiner\.onnx/);
+  writeFileSync(path.join(dir, 'latentstage.json'), JSON.stringify({ ...manifest, resolution: { width: 66, height: 64 } }));
+  await assert.rejects(readManifest(dir), /refiner\.scale: resolution must be a multiple of refiner\.scale/);
+});
