@@ -72,7 +72,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
   const access = new Access({ host, token, allowOrigins: opts.allowOrigins, allowHosts: opts.allowHosts });
   const jpegQuality = opts.jpegQuality ?? 80;
   const startOsc = opts.osc ? await prepareOsc(opts.osc, opts.presets ?? path.join(ROOT, 'presets')) : null;
-  const model = await loadModel(opts.model ?? DEFAULT_MODEL, { device: opts.device, warn: (m) => log.warn(m) });
+  const model = await loadModel(opts.model ?? DEFAULT_MODEL, { device: opts.device, warn: (m) => log.warn(m), info: (m) => log.info(m) });
   const stage = new Stage({
     model,
     fps: opts.fps,

@@ -5,6 +5,8 @@ import { readFile, access } from 'node:fs/promises';
 import { constants } from 'node:fs';
 import path from 'node:path';
 import { describeIssues } from '../zod-issues.ts';
+import { runtimeKinds } from '../runtime/runtime.ts';
+import { readTfjsModelJson } from '../runtime/tfjs-files.ts';
 
 const file = z.string().min(1).refine((f) => !path.isAbsolute(f) && !f.split(/[\\/]/).includes('..'), 'must be a relative path inside the model folder');
 const dim = z.number().int().positive();
@@ -16,6 +18,8 @@ export const manifestSchema = z
   id: z.string().regex(/^[a-z0-9][a-z0-9._-]{0,63}$/, 'id must be lowercase letters, digits, . _ -'),
   name: z.string().min(1),
   description: z.string().optional(),
+  /** onnx (default): the model files are .onnx; tfjs: each is a TF.js model.json with its weight shards. */
+  runtime: z.enum(runtimeKinds).optional(),
   card: file.optional(),
   resolution: z.strictObject({ width: dim, height: dim }),
   generator: z.strictObject({
@@ -106,6 +110,11 @@ export function manifestFiles(m: Manifest): string[] {
   ].filter((f): f is string => typeof f === 'string');
 }
 
+/** The network files (generator, encoders, prior) a manifest names. */
+export function modelFiles(m: Manifest): string[] {
+  return [m.generator.file, m.refiner?.file, m.text?.encoder, m.image?.encoder, m.prior?.file].filter((f): f is string => typeof f === 'string');
+}
+
 /** Read and validate a model folder's manifest; checks that every referenced file exists. */
 export async function readManifest(dir: string): Promise<Manifest> {
   const manifestPath = path.join(dir, MANIFEST);
@@ -131,6 +140,15 @@ export async function readManifest(dir: string): Promise<Manifest> {
       await access(path.join(dir, f), constants.R_OK);
     } catch {
       throw new ModelError(`model ${parsed.data.id}: file ${path.join(dir, f)} named in ${MANIFEST} is missing`);
+    }
+  }
+  if (parsed.data.runtime === 'tfjs') {
+    for (const f of modelFiles(parsed.data)) {
+      try {
+        await readTfjsModelJson(dir, f);
+      } catch (err) {
+        throw new ModelError(`model ${parsed.data.id}: ${(err as Error).message}`);
+      }
     }
   }
   return parsed.data;

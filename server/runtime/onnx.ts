@@ -3,7 +3,7 @@
 import * as ort from 'onnxruntime-node';
 import path from 'node:path';
 import { generatorResolution, type Manifest } from '../model/manifest.ts';
-import type { Device, Runtime, PriorOutput } from './runtime.ts';
+import type { Device, Runtime, RuntimeOptions, PriorOutput } from './runtime.ts';
 
 const providers: Record<Device, string> = {
   cpu: 'cpu',
@@ -13,17 +13,7 @@ const providers: Record<Device, string> = {
   dml: 'dml',
 };
 
-export interface OnnxRuntimeOptions {
-  device?: Device;
-  threads?: number;
-  /**
-   * Let ORT's worker threads spin while waiting for work. Off by default: at 60 fps spinning
-   * burns about four times the CPU (1.15 vs 0.29 cores for emoji-64) that encoding, viewers and
-   * sketches on the same machine need, for about 12% more raw throughput.
-   */
-  spin?: boolean;
-  warn?: (message: string) => void;
-}
+export type OnnxRuntimeOptions = RuntimeOptions;
 
 async function createSession(file: string, device: Device, threads: number | undefined, spin: boolean): Promise<ort.InferenceSession> {
   const allow_spinning = spin ? '1' : '0';

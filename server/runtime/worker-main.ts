@@ -11,7 +11,11 @@ const port = parentPort!;
 const { dir, manifest, options } = workerData as { dir: string; manifest: Manifest; options: RuntimeOptions };
 const post = (msg: WorkerReply | WorkerEvent, transfer: ArrayBuffer[] = []) => port.postMessage(msg, transfer);
 
-const runtime: Runtime = await createRuntime(dir, manifest, { ...options, warn: (message) => post({ type: 'warn', message }) });
+const runtime: Runtime = await createRuntime(dir, manifest, {
+  ...options,
+  warn: (message) => post({ type: 'warn', message }),
+  info: (message) => post({ type: 'info', message }),
+});
 
 /** Buffers to transfer for typed arrays; a view into a shared or larger buffer is copied first. */
 function own<T extends Float32Array>(a: T): T {

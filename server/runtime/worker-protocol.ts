@@ -11,4 +11,5 @@ export type WorkerReply = { type: 'result'; id: number; value: unknown } | { typ
 
 export type WorkerEvent =
   | { type: 'ready'; device: Device; has: { encodeText: boolean; encodeImage: boolean; prior: boolean } }
-  | { type: 'warn'; message: string };
+  | { type: 'warn'; message: string }
+  | { type: 'info'; message: string };

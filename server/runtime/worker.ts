@@ -111,7 +111,7 @@ export class WorkerRuntime extends EventEmitter<WorkerRuntimeEvents> implements 
   }
 
   private spawn(): Promise<void> {
-    const { warn: _warn, ...options } = this.options;
+    const { warn: _warn, info: _info, ...options } = this.options;
     const worker = new Worker(BOOT, { workerData: { dir: this.dir, manifest: this.manifest, options } });
     worker.unref();
     return new Promise<void>((resolve, reject) => {
@@ -128,6 +128,9 @@ export class WorkerRuntime extends EventEmitter<WorkerRuntimeEvents> implements 
             return;
           case 'warn':
             this.warn(msg.message);
+            return;
+          case 'info':
+            this.options.info?.(msg.message);
             return;
           case 'result':
           case 'error': {

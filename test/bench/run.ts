@@ -14,6 +14,7 @@ const optional: [string, string, string][] = [
   ['osc', './osc.ts', 'benchOsc'],
   ['record', './record.ts', 'benchRecord'],
   ['pipeline', './pipeline.ts', 'benchPipeline'],
+  ['runtimes', './runtimes.ts', 'benchRuntimes'],
 ];
 
 async function main() {

@@ -6,6 +6,7 @@ import path from 'node:path';
 import { readManifest } from '../../server/model/manifest.ts';
 import { loadModel } from '../../server/model/load.ts';
 import { writeFixtureModel } from '../fixtures/onnx.ts';
+import { writeTfjsFixtureModel } from '../fixtures/tfjs.ts';
 
 const fixture = () => writeFixtureModel(path.join(mkdtempSync(path.join(tmpdir(), 'ls-model-')), 'm'));
 
@@ -76,4 +77,12 @@ test('a manifest naming a refiner that is missing, or a resolution the scale doe
   await assert.rejects(loadModel(dir), /refiner\.onnx/);
   writeFileSync(path.join(dir, 'latentstage.json'), JSON.stringify({ ...manifest, resolution: { width: 66, height: 64 } }));
   await assert.rejects(readManifest(dir), /refiner\.scale: resolution must be a multiple of refiner\.scale/);
+});
+
+test('a TF.js model folder with a missing weight shard is named in one clear message', async () => {
+  const dir = await writeTfjsFixtureModel(path.join(mkdtempSync(path.join(tmpdir(), 'ls-model-')), 'm'));
+  rmSync(path.join(dir, 'group1-shard2of2.bin'));
+  const missing = /model fixture-tfjs: file .*group1-shard2of2\.bin named in model\.json is missing/;
+  await assert.rejects(readManifest(dir), missing);
+  await assert.rejects(loadModel(dir), missing);
 });
