@@ -21,6 +21,7 @@ import { resolveToken } from './surfaces/auth.ts';
 import { Access, HOST_REFUSED } from './surfaces/access.ts';
 import { frontDoor } from './surfaces/front-door.ts';
 import type { Device } from './runtime/runtime.ts';
+import { WorkerRuntime, RuntimeCrashError } from './runtime/worker.ts';
 import type { Params } from './params.ts';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -47,6 +48,8 @@ export interface ServerOptions {
   recordings?: string;
   /** Start streaming to this rtmp:// / srt:// URL right away. */
   stream?: string;
+  /** Run inference in a worker thread, off the event loop (default true). */
+  worker?: boolean;
   /** OSC over UDP (off when absent); see server/surfaces/osc.ts. */
   osc?: OscOptions | null;
 }
@@ -72,7 +75,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
   const access = new Access({ host, token, allowOrigins: opts.allowOrigins, allowHosts: opts.allowHosts });
   const jpegQuality = opts.jpegQuality ?? 80;
   const startOsc = opts.osc ? await prepareOsc(opts.osc, opts.presets ?? path.join(ROOT, 'presets')) : null;
-  const model = await loadModel(opts.model ?? DEFAULT_MODEL, { device: opts.device, warn: (m) => log.warn(m), info: (m) => log.info(m) });
+  const model = await loadModel(opts.model ?? DEFAULT_MODEL, { device: opts.device, warn: (m) => log.warn(m), info: (m) => log.info(m), worker: opts.worker ?? true });
   const stage = new Stage({
     model,
     fps: opts.fps,
@@ -80,7 +83,10 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
     presets: new PresetStore(opts.presets ?? path.join(ROOT, 'presets')),
     params: opts.params,
   });
-  stage.on('failure', (err) => log.error({ err }, 'frame generation failed'));
+  stage.on('failure', (err) => {
+    if (!(err instanceof RuntimeCrashError)) log.error({ err }, 'frame generation failed');
+  });
+  if (model.runtime instanceof WorkerRuntime) watchWorker(stage, model.runtime, log);
   const steering = await Steering.attach(stage, { log: { warn: (m) => log.warn(m), error: (m) => log.error(m) } });
   new Scheduler(stage, log);
   const recorder = new Recorder(stage, { dir: opts.recordings ?? path.join(ROOT, 'recordings'), log });
@@ -148,4 +154,23 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
     })());
 
   return { url, port, host, token, stage, http, log, recorder, streamer, steering, close };
+}
+
+/** Report runtime worker crashes (log, /metrics, state) while it restarts; the stage retries by itself. */
+function watchWorker(stage: Stage, runtime: WorkerRuntime, log: Logger): void {
+  const publish = () => {
+    stage.extras.runtime = { worker: runtime.state, crashes: runtime.crashes };
+    stage.emit('state', stage.state());
+  };
+  publish();
+  runtime.on('crash', (err) => {
+    stage.metrics.runtimeCrashes.inc();
+    log.error({ err }, 'runtime worker crashed; restarting it');
+    publish();
+  });
+  runtime.on('restart', () => {
+    log.info('runtime worker restarted');
+    publish();
+  });
+  runtime.on('restartFailed', (err) => log.error({ err }, 'runtime worker could not restart; trying again'));
 }

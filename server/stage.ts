@@ -227,7 +227,7 @@ export class Stage extends EventEmitter<StageEvents> {
     const { state, z, condition } = step(this.engine, dt, frames);
     this.engine = state;
     const m = this.model.manifest;
-    const out = await this.model.runtime.generate(z, 1, condition);
+    const out = await this.model.runtime.generate(z, 1, condition, { live: true });
     const similarity = this.similarity ? await this.similarity(out).catch(() => NaN) : NaN;
     const { width, height } = m.resolution;
     const rgb = toRgb(out, width, height, m.generator.output.range);

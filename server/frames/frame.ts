@@ -58,6 +58,12 @@ export interface FrameLatent {
   state?: EngineState;
 }
 
+/** The cache key of a request: requests with the same key get the same bytes. */
+export function encodeKey(req: EncodeRequest, nativeWidth: number): string {
+  const size = req.size && req.size !== nativeWidth ? req.size : null;
+  return `${req.format}:${size ?? 'native'}:${req.format === 'jpeg' ? req.quality : 0}`;
+}
+
 export class Frame {
   private cache = new Map<string, Promise<Encoded>>();
   /** How many encodes this frame actually ran (for metrics and tests). */
@@ -74,7 +80,7 @@ export class Frame {
   /** Encoded bytes for a request, computed at most once per distinct request. */
   encode(req: EncodeRequest): Promise<Encoded> {
     const size = req.size && req.size !== this.width ? req.size : null;
-    const key = `${req.format}:${size ?? 'native'}:${req.format === 'jpeg' ? req.quality : 0}`;
+    const key = encodeKey(req, this.width);
     let hit = this.cache.get(key);
     if (!hit) {
       this.encodes++;

@@ -59,6 +59,7 @@ export class WorkerRuntime extends EventEmitter<WorkerRuntimeEvents> implements 
   private closing: Promise<void> | null = null;
   private lastError: Error | null = null;
   private readonly warn: (message: string) => void;
+  private readonly info: (message: string) => void;
 
   private constructor(
     readonly manifest: Manifest,
@@ -67,6 +68,7 @@ export class WorkerRuntime extends EventEmitter<WorkerRuntimeEvents> implements 
   ) {
     super();
     this.warn = options.warn ?? ((m) => console.warn(m));
+    this.info = options.info ?? ((m) => console.log(m));
     this.ready = this.spawn();
   }
 
@@ -128,6 +130,9 @@ export class WorkerRuntime extends EventEmitter<WorkerRuntimeEvents> implements 
             return;
           case 'warn':
             this.warn(msg.message);
+            return;
+          case 'info':
+            this.info(msg.message);
             return;
           case 'info':
             this.options.info?.(msg.message);

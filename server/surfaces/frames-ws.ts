@@ -1,13 +1,14 @@
 // Frames over WebSocket: /frames?format=jpeg&size=256. Binary messages = 32-byte header + payload
 // (see frames/header.ts); a JSON text message {type:"state"} on connect and on every change.
-// Latest frame wins per viewer: a viewer that stops reading holds at most one pending frame and
-// never slows the others.
+// Frames are encoded once per requested size by the encode pipeline (frames/pipeline.ts). Latest
+// frame wins per viewer: a viewer that stops reading holds at most one pending frame and never
+// slows the others.
 import { WebSocketServer, WebSocket } from 'ws';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Stage, PublicState } from '../stage.ts';
-import type { Frame, EncodeRequest } from '../frames/frame.ts';
-import { frameHeader } from '../frames/header.ts';
+import type { EncodeRequest } from '../frames/frame.ts';
+import { EncodePipeline, type Delivery } from '../frames/pipeline.ts';
 import { viewerRequest } from './viewer-request.ts';
 
 /** Bytes a viewer's socket may hold unsent before we stop sending it new frames. */
@@ -15,57 +16,50 @@ const MAX_BUFFERED = 256 * 1024;
 
 class FrameViewer {
   private busy = false;
-  private pending: Frame | null = null;
+  private pending: Delivery | null = null;
+  private retryTimer: NodeJS.Timeout | null = null;
+  unsubscribe: () => void = () => {};
 
   constructor(
     private ws: WebSocket,
-    private req: EncodeRequest,
     private stage: Stage,
   ) {}
 
-  offer(frame: Frame): void {
+  /** A newly encoded frame of this viewer's size: sent now, or held as the one pending frame. */
+  offer = (d: Delivery): void => {
     if (this.busy || this.ws.bufferedAmount > MAX_BUFFERED) {
       if (this.pending) this.stage.metrics.viewerDropped.inc();
-      this.pending = frame;
+      this.pending = d;
       if (!this.busy) this.retryLater();
       return;
     }
-    void this.send(frame);
-  }
+    this.send(d);
+  };
 
-  private retryTimer: NodeJS.Timeout | null = null;
   private retryLater(): void {
     if (this.retryTimer) return;
     this.retryTimer = setTimeout(() => {
       this.retryTimer = null;
-      const f = this.pending;
+      const d = this.pending;
       this.pending = null;
-      if (f && this.ws.readyState === WebSocket.OPEN) this.offer(f);
+      if (d && this.ws.readyState === WebSocket.OPEN) this.offer(d);
     }, 20);
   }
 
-  private async send(frame: Frame): Promise<void> {
+  private send(d: Delivery): void {
+    if (this.ws.readyState !== WebSocket.OPEN) return;
     this.busy = true;
-    try {
-      const before = frame.encodes;
-      const enc = await frame.encode(this.req);
-      if (frame.encodes !== before) this.stage.metrics.encodes.inc();
-      if (this.ws.readyState !== WebSocket.OPEN) return;
-      await new Promise<void>((resolve) => {
-        this.ws.send(Buffer.concat([frameHeader(frame.info, enc), enc.data]), { binary: true }, () => resolve());
-      });
-      this.stage.metrics.sent.inc();
-    } catch {
-      // a failed encode or a closed socket only affects this viewer
-    } finally {
+    this.ws.send(d.message, { binary: true }, (err) => {
       this.busy = false;
-    }
-    const next = this.pending;
-    this.pending = null;
-    if (next && this.ws.readyState === WebSocket.OPEN) this.offer(next);
+      if (!err) this.stage.metrics.sent.inc();
+      const next = this.pending;
+      this.pending = null;
+      if (next && this.ws.readyState === WebSocket.OPEN) this.offer(next);
+    });
   }
 
   close(): void {
+    this.unsubscribe();
     if (this.retryTimer) clearTimeout(this.retryTimer);
   }
 }
@@ -74,10 +68,7 @@ export function createFramesSurface(stage: Stage, opts: { jpegQuality: number })
   const wss = new WebSocketServer({ noServer: true, maxPayload: 4096, perMessageDeflate: false });
   const viewers = new Set<FrameViewer>();
   const count = () => stage.setViewers('ws', viewers.size);
-
-  stage.on('frame', (frame) => {
-    for (const v of viewers) v.offer(frame);
-  });
+  const pipeline = new EncodePipeline(stage);
   // State changes are coalesced: a fader flood sends at most one state message per 16 ms.
   let stateTimer: NodeJS.Timeout | null = null;
   const flushState = () => {
@@ -100,11 +91,11 @@ export function createFramesSurface(stage: Stage, opts: { jpegQuality: number })
         return;
       }
       wss.handleUpgrade(req, socket, head, (ws) => {
-        const viewer = new FrameViewer(ws, request, stage);
+        const viewer = new FrameViewer(ws, stage);
         viewers.add(viewer);
         count();
         ws.send(JSON.stringify({ type: 'state', state: stage.state() }));
-        if (stage.latest) viewer.offer(stage.latest);
+        viewer.unsubscribe = pipeline.subscribe(request, viewer.offer);
         ws.on('message', () => {}); // viewers only listen; small pings are ignored
         ws.on('error', () => {});
         ws.on('close', () => {
@@ -116,6 +107,7 @@ export function createFramesSurface(stage: Stage, opts: { jpegQuality: number })
     },
     close(): void {
       if (stateTimer) clearTimeout(stateTimer);
+      pipeline.close();
       for (const ws of wss.clients) ws.close(1001, 'server shutting down');
       wss.close();
     },
