@@ -1,0 +1,77 @@
+// The runtime runs in a worker thread: a crash there is reported and recovered without stopping
+// the server, and shutdown joins the thread.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Writable } from 'node:stream';
+import { pino } from 'pino';
+import WebSocket from 'ws';
+import { startTestServer, waitFor } from '../helpers/server.ts';
+import { parseFrameHeader } from '../../server/frames/header.ts';
+import { WorkerRuntime, RuntimeCrashError } from '../../server/runtime/worker.ts';
+
+function capturedLogger() {
+  const lines: { level: number; msg: string }[] = [];
+  const stream = new Writable({
+    write(chunk, _enc, cb) {
+      for (const l of String(chunk).split('\n').filter(Boolean)) lines.push(JSON.parse(l));
+      cb();
+    },
+  });
+  return { logger: pino({ level: 'info' }, stream), lines };
+}
+
+const metric = async (url: string, name: string) => {
+  const m = (await (await fetch(`${url}/metrics`)).text()).match(new RegExp(`^${name} (\\S+)$`, 'm'));
+  return m ? Number(m[1]) : NaN;
+};
+
+test('a runtime worker crash is reported and recovered while the server keeps serving', async () => {
+  const { logger, lines } = capturedLogger();
+  const s = await startTestServer({ fps: 30, logger });
+  try {
+    const runtime = s.stage.model.runtime;
+    assert.ok(runtime instanceof WorkerRuntime, 'the server runs its runtime in a worker');
+    const first = runtime.worker!;
+    const viewer = new WebSocket(`${s.url.replace('http', 'ws')}/frames?format=jpeg`);
+    const indexes: number[] = [];
+    viewer.on('message', (d, binary) => binary && indexes.push(parseFrameHeader(d as Buffer).index));
+    await waitFor(() => indexes.length > 2, 10000, 'frames before the crash');
+
+    runtime.simulateCrash();
+    const inFlight = runtime.generate(new Float32Array(s.stage.model.manifest.generator.z.dim), 1);
+    await assert.rejects(inFlight, RuntimeCrashError, 'a call in flight is rejected, not left hanging');
+    const atCrash = indexes.at(-1)!;
+
+    // reported: log, /metrics counter, state
+    await waitFor(() => lines.some((l) => l.level >= 50 && /runtime worker crashed/.test(l.msg)), 5000, 'the crash in the log');
+    assert.equal(await metric(s.url, 'latentstage_runtime_worker_crashes_total'), 1);
+    // recovered: a fresh worker, frames flow again, the state says so
+    await waitFor(() => runtime.state === 'running', 20000, 'the worker to restart');
+    assert.notEqual(runtime.worker, first);
+    await waitFor(() => indexes.at(-1)! > atCrash + 3, 20000, 'frames after the restart');
+    const state = await (await fetch(`${s.url}/api/state`)).json();
+    assert.deepEqual(state.runtime, { worker: 'running', crashes: 1 });
+    assert.ok(lines.some((l) => /runtime worker restarted/.test(l.msg)));
+    assert.equal(s.stage.state().frame > atCrash, true);
+    // commands still apply after the restart
+    const r = await s.command({ type: 'set', speed: 0.5 });
+    assert.equal(r.status, 200);
+    viewer.close();
+  } finally {
+    await s.stop();
+  }
+});
+
+test('shutdown joins the runtime worker', async () => {
+  const s = await startTestServer({ fps: 30 });
+  const runtime = s.stage.model.runtime as WorkerRuntime;
+  await waitFor(() => s.stage.engine.frame > 2, 10000, 'a few frames');
+  const worker = runtime.worker!;
+  let exitCode: number | null = null;
+  worker.once('exit', (code) => (exitCode = code));
+  await s.stop();
+  assert.equal(exitCode, 0, 'the worker released its sessions and exited by itself before close() resolved');
+  assert.equal(runtime.worker, null);
+  assert.equal(runtime.state, 'closed');
+  await assert.rejects(runtime.generate(new Float32Array(s.stage.model.manifest.generator.z.dim), 1), /closed/);
+});

@@ -1,0 +1,126 @@
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import sharp from 'sharp';
+import { writeFixtureModel } from '../fixtures/onnx.ts';
+import { loadModel, type Model } from '../../server/model/load.ts';
+import { Stage } from '../../server/stage.ts';
+import { PresetStore } from '../../server/presets.ts';
+import { EncodePipeline, type Delivery, type Encoder } from '../../server/frames/pipeline.ts';
+import { parseFrameHeader, HEADER_BYTES } from '../../server/frames/header.ts';
+import type { EncodeRequest } from '../../server/frames/frame.ts';
+import { waitFor } from '../helpers/server.ts';
+
+let tmp: string;
+let model: Model;
+
+before(async () => {
+  tmp = mkdtempSync(path.join(tmpdir(), 'ls-pipeline-'));
+  model = await loadModel(writeFixtureModel(path.join(tmp, 'model')));
+});
+after(async () => {
+  await model.runtime.close();
+  rmSync(tmp, { recursive: true, force: true });
+});
+
+const stageFor = () => new Stage({ model, presets: new PresetStore(path.join(tmp, 'presets')), fps: 60 });
+const jpeg = (size: number): EncodeRequest => ({ format: 'jpeg', size, quality: 80 });
+
+/** Encoder that holds every encode of one size until released (a size as slow as we like). */
+function gated(slowSize: number) {
+  let release!: () => void;
+  const gate = new Promise<void>((r) => (release = r));
+  let held = 0;
+  const encoder: Encoder = async (frame, req) => {
+    if (req.size === slowSize) {
+      held++;
+      await gate;
+    }
+    return frame.encode(req);
+  };
+  return { encoder, release: () => release(), held: () => held };
+}
+
+const collect = (pipeline: EncodePipeline, req: EncodeRequest) => {
+  const got: Delivery[] = [];
+  const unsubscribe = pipeline.subscribe(req, (d) => got.push(d));
+  return { got, unsubscribe };
+};
+
+const settle = () => new Promise((r) => setTimeout(r, 50));
+
+test('a slow size never holds back delivery to another size', async () => {
+  const stage = stageFor();
+  const slow = gated(1024);
+  const pipeline = new EncodePipeline(stage, { encoder: slow.encoder, depth: 2 });
+  const small = collect(pipeline, jpeg(64));
+  const big = collect(pipeline, jpeg(1024));
+  const produced: number[] = [];
+  for (let i = 0; i < 8; i++) {
+    produced.push((await stage.produce(1 / 60)).info.index);
+    await settle();
+  }
+  const newest = produced.at(-1)!;
+  // every frame reached the 64 px viewer while the 1024 px lane sat on its first two encodes
+  assert.deepEqual(
+    small.got.map((d) => d.frame.info.index),
+    produced,
+  );
+  assert.equal(big.got.length, 0);
+  assert.equal(slow.held(), 2, 'the slow lane started no more than its depth');
+  slow.release();
+  await waitFor(() => big.got.some((d) => d.frame.info.index === newest), 10000, 'the newest frame at 1024 px');
+  // latest wins: after the two held encodes, the slow lane skips straight to the newest frame
+  const bigIndexes = big.got.map((d) => d.frame.info.index);
+  assert.ok(bigIndexes.includes(newest), `the 1024 px viewer got the newest frame (${bigIndexes})`);
+  assert.ok(bigIndexes.length <= 3, `stale frames were not all encoded (${bigIndexes})`);
+  for (let i = 1; i < bigIndexes.length; i++) assert.ok(bigIndexes[i] > bigIndexes[i - 1], 'frames arrive in order');
+  const meta = await sharp(big.got.at(-1)!.encoded.data).metadata();
+  assert.equal(meta.width, 1024);
+  pipeline.close();
+});
+
+test('each size is encoded once per frame for any number of viewers, and the message carries the header', async () => {
+  const stage = stageFor();
+  const pipeline = new EncodePipeline(stage);
+  const viewers = Array.from({ length: 30 }, () => collect(pipeline, jpeg(256)));
+  const other = collect(pipeline, { format: 'rgba', size: null, quality: 80 });
+  assert.equal(pipeline.size, 2);
+  const frame = await stage.produce(1 / 60);
+  await waitFor(() => viewers.every((v) => v.got.length > 0) && other.got.length > 0, 10000, 'every viewer to get the frame');
+  assert.equal(frame.encodes, 2);
+  const first = viewers[0].got[0];
+  assert.ok(viewers.every((v) => v.got.length === 1 && v.got[0].message === first.message), 'one shared message');
+  const h = parseFrameHeader(first.message);
+  assert.equal(h.index, frame.info.index);
+  assert.equal(h.width, 256);
+  assert.equal(first.message.length, HEADER_BYTES + h.payloadLength);
+  assert.equal(other.got[0].encoded.data.length, 64 * 64 * 4);
+  // a lane with no viewers left stops encoding
+  for (const v of viewers) v.unsubscribe();
+  other.unsubscribe();
+  assert.equal(pipeline.size, 0);
+  const next = await stage.produce(1 / 60);
+  await settle();
+  assert.equal(next.encodes, 0);
+  pipeline.close();
+});
+
+test('a viewer joining a running size gets the latest frame right away', async () => {
+  const stage = stageFor();
+  const pipeline = new EncodePipeline(stage);
+  const first = collect(pipeline, jpeg(128));
+  await stage.produce(1 / 60);
+  const latest = (await stage.produce(1 / 60)).info.index;
+  await waitFor(() => first.got.some((d) => d.frame.info.index === latest), 10000, 'the first viewer to get the latest frame');
+  const late = collect(pipeline, jpeg(128));
+  await waitFor(() => late.got.length > 0, 10000, 'the late viewer to get a frame');
+  await settle();
+  assert.deepEqual(late.got.map((d) => d.frame.info.index), [latest]);
+  const fresh = collect(pipeline, jpeg(96));
+  await waitFor(() => fresh.got.length > 0, 10000, 'the new size to get a frame');
+  assert.deepEqual(fresh.got.map((d) => d.frame.info.index), [latest], 'a new size starts from the latest frame');
+  pipeline.close();
+});
