@@ -15,6 +15,7 @@ const optional: [string, string, string][] = [
   ['record', './record.ts', 'benchRecord'],
   ['pipeline', './pipeline.ts', 'benchPipeline'],
   ['runtimes', './runtimes.ts', 'benchRuntimes'],
+  ['picture', './picture.ts', 'benchPicture'],
 ];
 
 async function main() {
