@@ -573,6 +573,20 @@ def write_manifest(out):
                   "size": SIZE, "layout": "NCHW", "range": [-1, 1]},
         "prior": {"file": "prior.onnx", "input": "embedding", "mean": "mean", "scale": "scale"},
     }
+    # keep the refiner stage (refiner.py) when the folder has one: frames are then served at 4x
+    try:
+        with open(os.path.join(out, "latentstage.json")) as f:
+            old = json.load(f)
+    except (OSError, ValueError):
+        old = {}
+    for key in old:
+        if key not in m:
+            m[key] = old[key]
+    if "refiner" in m and os.path.exists(os.path.join(out, m["refiner"]["file"])):
+        s = m["refiner"]["scale"]
+        m["resolution"] = {"width": SIZE * s, "height": SIZE * s}
+    else:
+        m.pop("refiner", None)
     with open(os.path.join(out, "latentstage.json"), "w") as f:
         json.dump(m, f, indent=2)
         f.write("\n")
