@@ -150,7 +150,7 @@ async function serve(args: string[]): Promise<void> {
     `  MJPEG          ${url}/stream.mjpg`,
     `  metrics        ${url}/metrics`,
   ];
-  const osc = stage.extras.osc as { host: string; port: number; prefix: string } | undefined;
+  const osc = stage.state().osc;
   if (osc) lines.push(`  OSC (udp)      ${osc.host}:${osc.port} ${osc.prefix}/... (README: OSC)`);
   if (token) lines.push(`  control token  ${token}  (open ${url}/?token=${token} once; the page remembers it)`);
   console.log(lines.join('\n'));

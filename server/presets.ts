@@ -1,11 +1,13 @@
-// Presets: presets/*.json hold walk parameters, seed, prompt and keyframes. Validated with zod,
-// saved atomically (write + rename); a bad file is reported and skipped, never fatal.
+// Presets: presets/*.json hold the whole performance: walk parameters, seed, keyframes, and each
+// feature's part (prompt, schedule and tempo, ...; see feature.ts). Validated with zod, saved
+// atomically (write + rename); a bad file is reported and skipped, never fatal.
 import { z } from 'zod';
 import { readFile, writeFile, readdir, rename, mkdir, unlink } from 'node:fs/promises';
 import path from 'node:path';
-import { commandSchemas, CommandError, type Command } from './commands.ts';
+import { commandSchemas, CommandError, type Command, type CommandOf } from './commands.ts';
 import { paramsPatchSchema } from './params.ts';
-import { scheduleSchema } from './steer/schedule-schema.ts';
+import { scheduleSchema, bpmSchema } from './steer/schedule-schema.ts';
+import type { Feature, CommandContext } from './feature.ts';
 import { describeIssues } from './zod-issues.ts';
 
 export const PRESET_NAME = /^[a-z0-9_-]{1,64}$/;
@@ -19,6 +21,7 @@ export const presetSchema = z.strictObject({
   prompt: commandSchemas.prompt.omit({ type: true }).optional(),
   keyframes: commandSchemas.keyframes.omit({ type: true }).optional(),
   schedule: scheduleSchema.optional(),
+  tempo: bpmSchema.optional(),
 });
 export type Preset = z.infer<typeof presetSchema>;
 
@@ -98,13 +101,26 @@ export class PresetStore {
   }
 }
 
-/** The commands that a preset stands for, in the order they apply. */
-export function presetCommands(p: Preset): Command[] {
-  const out: Command[] = [];
-  if (p.seed !== undefined) out.push({ type: 'seed', seed: p.seed });
-  if (p.params && Object.keys(p.params).length) out.push({ type: 'set', ...p.params });
-  if (p.keyframes) out.push({ type: 'keyframes', ...p.keyframes });
-  if (p.prompt) out.push({ type: 'prompt', ...p.prompt });
-  if (p.schedule) out.push({ type: 'schedule.start', schedule: p.schedule });
-  return out;
+/** What the presets feature needs from the stage: the performance as a preset, and back. */
+export interface Performance {
+  toPreset(): Preset;
+  presetCommands(p: Preset): Command[];
+}
+
+/** preset.load and preset.save as a feature: a preset's commands run inside the preset.load. */
+export class Presets implements Feature {
+  readonly name = 'presets';
+
+  constructor(
+    readonly store: PresetStore,
+    private readonly performance: Performance,
+  ) {}
+
+  readonly commands = {
+    'preset.load': async (cmd: CommandOf<'preset.load'>, ctx: CommandContext) => {
+      const preset = await this.store.load(cmd.name);
+      for (const c of this.performance.presetCommands(preset)) await ctx.run(c, 'preset');
+    },
+    'preset.save': (cmd: CommandOf<'preset.save'>) => this.store.save(cmd.name, this.performance.toPreset()),
+  };
 }

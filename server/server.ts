@@ -8,7 +8,8 @@ import { fileURLToPath } from 'node:url';
 import { pino, type Logger } from 'pino';
 import { loadModel } from './model/load.ts';
 import { Stage } from './stage.ts';
-import { PresetStore } from './presets.ts';
+import type { Feature } from './feature.ts';
+import { PresetStore, Presets } from './presets.ts';
 import { Recorder } from './record/recorder.ts';
 import { Streamer } from './record/stream.ts';
 import { Steering } from './steer/steering.ts';
@@ -16,7 +17,7 @@ import { Scheduler } from './steer/schedule.ts';
 import { createHttpApp } from './surfaces/http.ts';
 import { createFramesSurface } from './surfaces/frames-ws.ts';
 import { createControlSurface } from './surfaces/control-ws.ts';
-import { prepareOsc, type OscOptions } from './surfaces/osc.ts';
+import { prepareOsc, type OscOptions, type OscSurface } from './surfaces/osc.ts';
 import { resolveToken } from './surfaces/auth.ts';
 import { Access, HOST_REFUSED } from './surfaces/access.ts';
 import { frontDoor } from './surfaces/front-door.ts';
@@ -65,6 +66,9 @@ export interface RunningServer {
   recorder: Recorder;
   streamer: Streamer;
   steering: Steering;
+  scheduler: Scheduler;
+  /** The OSC surface, when OSC is on and its port was free. */
+  osc: OscSurface | null;
   close(): Promise<void>;
 }
 
@@ -86,11 +90,13 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
   stage.on('failure', (err) => {
     if (!(err instanceof RuntimeCrashError)) log.error({ err }, 'frame generation failed');
   });
-  if (model.runtime instanceof WorkerRuntime) watchWorker(stage, model.runtime, log);
-  const steering = await Steering.attach(stage, { log: { warn: (m) => log.warn(m), error: (m) => log.error(m) } });
-  new Scheduler(stage, log);
-  const recorder = new Recorder(stage, { dir: opts.recordings ?? path.join(ROOT, 'recordings'), log });
-  const streamer = new Streamer(stage, log);
+  if (model.runtime instanceof WorkerRuntime) stage.use(watchWorker(stage, model.runtime, log));
+  // The features, composed (see feature.ts); they close in reverse order.
+  const steering = stage.use(await Steering.attach(stage, { log: { warn: (m) => log.warn(m), error: (m) => log.error(m) } }));
+  const scheduler = stage.use(new Scheduler(stage, log));
+  stage.use(new Presets(stage.presets, stage));
+  const recorder = stage.use(new Recorder(stage, { dir: opts.recordings ?? path.join(ROOT, 'recordings'), log }));
+  const streamer = stage.use(new Streamer(stage, log));
 
   const closing = new AbortController();
   const app = createHttpApp(stage, { access, jpegQuality, closing: closing.signal, root: ROOT });
@@ -121,6 +127,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
   });
 
   const osc = startOsc ? await startOsc(stage, host, log) : null;
+  if (osc) stage.use(osc);
   await new Promise<void>((resolve, reject) => {
     http.once('error', reject);
     http.listen(opts.port ?? 8080, host, () => {
@@ -137,9 +144,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
   const close = () =>
     (closed ??= (async () => {
       closing.abort();
-      await osc?.close();
-      await Promise.all([recorder.close(), streamer.close()]).catch((err: Error) => log.error({ err }, 'closing recorder/stream failed'));
-      steering.close();
+      await stage.closeFeatures((name, err) => log.error({ err }, `closing ${name} failed`));
       await stage.stop();
       frames.close();
       control.close();
@@ -153,24 +158,23 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
       await model.runtime.close();
     })());
 
-  return { url, port, host, token, stage, http, log, recorder, streamer, steering, close };
+  return { url, port, host, token, stage, http, log, recorder, streamer, steering, scheduler, osc, close };
 }
 
-/** Report runtime worker crashes (log, /metrics, state) while it restarts; the stage retries by itself. */
-function watchWorker(stage: Stage, runtime: WorkerRuntime, log: Logger): void {
-  const publish = () => {
-    stage.extras.runtime = { worker: runtime.state, crashes: runtime.crashes };
-    stage.emit('state', stage.state());
-  };
-  publish();
+/**
+ * Report runtime worker crashes (log, /metrics, state.runtime) while it restarts; the stage retries
+ * by itself. A feature with a status and nothing else.
+ */
+function watchWorker(stage: Stage, runtime: WorkerRuntime, log: Logger): Feature {
   runtime.on('crash', (err) => {
     stage.metrics.runtimeCrashes.inc();
     log.error({ err }, 'runtime worker crashed; restarting it');
-    publish();
+    stage.publish();
   });
   runtime.on('restart', () => {
     log.info('runtime worker restarted');
-    publish();
+    stage.publish();
   });
   runtime.on('restartFailed', (err) => log.error({ err }, 'runtime worker could not restart; trying again'));
+  return { name: 'runtime', status: () => ({ runtime: { worker: runtime.state, crashes: runtime.crashes } }) };
 }

@@ -1,13 +1,15 @@
-// The live stage: engine state, the command queue, and the frame loop that turns latents into
-// frames. Surfaces (HTTP, WebSocket, OSC, recorder) talk to it and nothing else.
+// The live stage: engine state, the one command queue, the features plugged in through the
+// contract in feature.ts, and the frame loop that turns latents into frames. Surfaces (HTTP,
+// WebSocket, OSC) talk to it and nothing else.
 import { EventEmitter } from 'node:events';
 import { performance } from 'node:perf_hooks';
-import { createEngine, applyCommand, step, type EngineState, type EngineCommand } from './engine/engine.ts';
-import { parseCommand, CommandError, type Command, type CommandType } from './commands.ts';
+import { createEngine, applyCommand, step, type EngineState, type EngineCommand, type StepResult } from './engine/engine.ts';
+import { parseCommand, CommandError, commandTypes, type Command, type CommandType } from './commands.ts';
 import { Frame, toRgb } from './frames/frame.ts';
 import { nextTick } from './loop.ts';
-import { PresetStore, presetCommands, type Preset } from './presets.ts';
+import { PresetStore, type Preset } from './presets.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
+import { isCommand, type Feature, type FeatureState, type CommandContext, type CommandHandlers } from './feature.ts';
 import type { Model } from './model/load.ts';
 import type { Params } from './params.ts';
 
@@ -20,7 +22,7 @@ export interface StageOptions {
   params?: Partial<Params>;
 }
 
-export interface PublicState {
+export interface CoreState {
   model: { id: string; name: string; width: number; height: number };
   device: string;
   frame: number;
@@ -32,15 +34,18 @@ export interface PublicState {
   prompt: { text: string; fade: number; strength: number };
   keys: (number | number[])[];
   viewers: number;
-  [extra: string]: unknown;
 }
 
-type Handler = (cmd: Command, surface: string) => Promise<void> | void;
+/** The state every surface publishes: the stage's own, plus each feature's declared part. */
+export type PublicState = CoreState & Partial<FeatureState>;
+
+type Handler = (cmd: Command, ctx: CommandContext) => Promise<void> | void;
 
 export interface StageEvents {
   frame: [Frame];
   state: [PublicState];
-  command: [Command, string];
+  /** Every command applied, after it applied: surface commands and engine targets alike. */
+  command: [EngineCommand, string];
   /** A frame failed to generate; the loop retries shortly. */
   failure: [Error];
 }
@@ -52,11 +57,8 @@ export class Stage extends EventEmitter<StageEvents> {
   readonly targetFps: number;
   engine: EngineState;
   latest: Frame | null = null;
-  /** Extra state that adapters publish (recording, OSC, steering...). */
-  readonly extras: Record<string, unknown> = {};
-  /** Measures a generated image's similarity to the active prompt (set by steering), or null. */
-  similarity: ((image: Float32Array) => Promise<number>) | null = null;
-  private handlers = new Map<string, Handler>();
+  private readonly features: Feature[] = [];
+  private handlers = new Map<CommandType, { feature: Feature; run: Handler }>();
   private queue: Promise<unknown> = Promise.resolve();
   private running = false;
   private timer: NodeJS.Timeout | null = null;
@@ -77,18 +79,28 @@ export class Stage extends EventEmitter<StageEvents> {
     this.engine = createEngine({ dim: m.generator.z.dim, conditionDim: m.generator.condition?.dim, seed: opts.seed ?? 1, params: opts.params });
     this.metrics = createMetrics();
     this.metrics.targetFps.set(this.targetFps);
-    this.handle('preset.load', async (cmd) => {
-      const preset = await this.presets.load((cmd as { name: string }).name);
-      for (const c of presetCommands(preset)) await this.run(c, 'preset');
-    });
-    this.handle('preset.save', async (cmd) => {
-      await this.presets.save((cmd as { name: string }).name, this.toPreset());
-    });
   }
 
-  /** Register the handler for a command type that is not (only) an engine command. */
-  handle(type: CommandType | string, handler: Handler): void {
-    this.handlers.set(type, handler);
+  /** Plug a feature in (see feature.ts). Returns it, for `const x = stage.use(new X(stage))`. */
+  use<F extends Feature>(feature: F): F {
+    const commands = feature.commands ?? {};
+    for (const type of commandTypes) {
+      const owner = this.handlers.get(type);
+      if (commands[type] && owner) throw new Error(`${feature.name}: command ${type} is already handled by ${owner.feature.name}`);
+    }
+    for (const type of commandTypes) this.register(type, feature, commands);
+    this.features.push(feature);
+    return feature;
+  }
+
+  private register<K extends CommandType>(type: K, feature: Feature, commands: CommandHandlers): void {
+    const fn = commands[type];
+    if (fn) this.handlers.set(type, { feature, run: (cmd, ctx) => (isCommand(cmd, type) ? fn(cmd, ctx) : undefined) });
+  }
+
+  /** Announce a status change that happened outside a command (a failed stream, a new subscriber). */
+  publish(): void {
+    this.emit('state', this.state());
   }
 
   /**
@@ -103,6 +115,14 @@ export class Stage extends EventEmitter<StageEvents> {
       this.metrics.errors.inc({ surface });
       return Promise.reject(err);
     }
+    return this.enqueue(cmd, surface);
+  }
+
+  /**
+   * Queue an already-valid command (a feature's own, e.g. a steering target). It applies in order
+   * with everything else, and is counted, announced and published like any surface command.
+   */
+  enqueue(cmd: EngineCommand, surface: string): Promise<PublicState> {
     const done = this.queue.then(() => this.run(cmd, surface));
     this.queue = done.catch(() => {});
     return done.then(
@@ -114,18 +134,31 @@ export class Stage extends EventEmitter<StageEvents> {
     );
   }
 
-  /** Apply an already-validated command (presets and handlers use this). */
-  async run(cmd: Command, surface: string): Promise<void> {
-    const handler = this.handlers.get(cmd.type);
-    if (handler) await handler(cmd, surface);
+  /** Resolves when every command queued so far has been applied (or rejected). */
+  idle(): Promise<void> {
+    return this.queue.then(() => {});
+  }
+
+  /** Apply one command; runs inside the queue (or inside another command, for presets). */
+  private async run(cmd: EngineCommand, surface: string): Promise<void> {
+    const handler = cmd.type === 'target' ? undefined : this.handlers.get(cmd.type);
+    if (handler && cmd.type !== 'target') await handler.run(cmd, this.context(surface));
     else this.apply(cmd);
     this.metrics.commands.inc({ surface, type: cmd.type });
     this.emit('command', cmd, surface);
     this.emit('state', this.state());
   }
 
+  private context(surface: string): CommandContext {
+    return {
+      surface,
+      apply: (cmd) => this.apply(cmd),
+      run: (cmd, from = surface) => this.run(cmd, from),
+    };
+  }
+
   /** Apply a command to the engine state synchronously (the next frame reflects it). */
-  apply(cmd: EngineCommand): void {
+  private apply(cmd: EngineCommand): void {
     try {
       this.engine = applyCommand(this.engine, cmd);
     } catch (err) {
@@ -151,7 +184,7 @@ export class Stage extends EventEmitter<StageEvents> {
   state(): PublicState {
     const e = this.engine;
     const m = this.model.manifest;
-    return {
+    const state: PublicState = {
       model: { id: m.id, name: m.name, width: m.resolution.width, height: m.resolution.height },
       device: this.model.runtime.device,
       frame: e.frame,
@@ -163,16 +196,28 @@ export class Stage extends EventEmitter<StageEvents> {
       prompt: { text: e.prompt.text, fade: e.prompt.fade, strength: e.prompt.strength },
       keys: e.keys,
       viewers: this.viewers,
-      ...this.extras,
     };
+    for (const f of this.features) if (f.status) Object.assign(state, f.status());
+    return state;
   }
 
+  /** The whole performance as a preset: the walk, then each feature's part. */
   toPreset(): Preset {
     const e = this.engine;
     const preset: Preset = { seed: e.seed, params: { ...e.params } };
-    if (e.prompt.text) preset.prompt = { text: e.prompt.text, fade: e.prompt.fade, strength: e.prompt.strength };
     if (e.params.mode === 'keyframes') preset.keyframes = { keys: e.keys, hold: e.params.hold, transition: e.params.transition, ease: e.params.ease };
+    for (const f of this.features) f.save?.(preset);
     return preset;
+  }
+
+  /** The commands a preset stands for, in the order they apply: the walk, then each feature's. */
+  presetCommands(p: Preset): Command[] {
+    const out: Command[] = [];
+    if (p.seed !== undefined) out.push({ type: 'seed', seed: p.seed });
+    if (p.params && Object.keys(p.params).length) out.push({ type: 'set', ...p.params });
+    if (p.keyframes) out.push({ type: 'keyframes', ...p.keyframes });
+    for (const f of this.features) if (f.load) out.push(...f.load(p));
+    return out;
   }
 
   start(): void {
@@ -188,6 +233,29 @@ export class Stage extends EventEmitter<StageEvents> {
     this.timer = null;
     await this.loopDone;
     await this.queue.catch(() => {});
+  }
+
+  /** Close every feature, newest first (each one's failure is reported, never stops the rest). */
+  async closeFeatures(onError: (feature: string, err: Error) => void = () => {}): Promise<void> {
+    for (const f of [...this.features].reverse()) {
+      try {
+        await f.close?.();
+      } catch (err) {
+        onError(f.name, err instanceof Error ? err : new Error(String(err)));
+      }
+    }
+  }
+
+  /**
+   * Step the engine by dt (covering `frames` slots) and run each feature's per-frame work. The
+   * frame loop calls it before generating; the offline renderer calls it once per output frame.
+   */
+  advance(dt: number, frames = 1): StepResult {
+    const r = step(this.engine, dt, frames);
+    this.engine = r.state;
+    const clock = { index: r.state.frame, time: r.state.time };
+    for (const f of this.features) f.frame?.(clock);
+    return r;
   }
 
   private schedule(delay: number): void {
@@ -224,11 +292,10 @@ export class Stage extends EventEmitter<StageEvents> {
     const started = performance.now();
     // Commit the step before generating: commands arriving meanwhile apply to the stepped state
     // and show from the next frame on.
-    const { state, z, condition } = step(this.engine, dt, frames);
-    this.engine = state;
+    const { state, z, condition } = this.advance(dt, frames);
     const m = this.model.manifest;
     const out = await this.model.runtime.generate(z, 1, condition, { live: true });
-    const similarity = this.similarity ? await this.similarity(out).catch(() => NaN) : NaN;
+    const similarity = await this.measureSimilarity(out);
     const { width, height } = m.resolution;
     const rgb = toRgb(out, width, height, m.generator.output.range);
     const now = performance.now();
@@ -239,6 +306,11 @@ export class Stage extends EventEmitter<StageEvents> {
     this.measure(now);
     this.emit('frame', frame);
     return frame;
+  }
+
+  private async measureSimilarity(image: Float32Array): Promise<number> {
+    for (const f of this.features) if (f.similarity) return f.similarity(image).catch(() => NaN);
+    return NaN;
   }
 
   private measure(now: number): void {

@@ -10,6 +10,7 @@ import type { Stage } from '../stage.ts';
 import type { Frame } from '../frames/frame.ts';
 import type { Model } from '../model/load.ts';
 import { CommandError, type CommandOf } from '../commands.ts';
+import type { Feature, FeatureState } from '../feature.ts';
 import { WalkWriter, WALK_FORMAT, type WalkHeader } from './walk-file.ts';
 import { LiveVideo } from './live-video.ts';
 
@@ -74,17 +75,23 @@ interface Session {
   flushCheck: NodeJS.Timeout;
 }
 
-export class Recorder {
+export class Recorder implements Feature {
+  readonly name = 'recorder';
   private session: Session | null = null;
   readonly state: RecordingState = { active: false, name: null, walk: null, video: null, startedAt: null, frames: 0, videoFrames: 0 };
 
   constructor(
     readonly stage: Stage,
     readonly opts: RecorderOptions,
-  ) {
-    stage.extras.recording = this.state;
-    stage.handle('record.start', (cmd) => this.start(cmd as CommandOf<'record.start'>));
-    stage.handle('record.stop', () => this.stop());
+  ) {}
+
+  readonly commands = {
+    'record.start': (cmd: CommandOf<'record.start'>) => this.start(cmd),
+    'record.stop': () => this.stop(),
+  };
+
+  status(): Pick<FeatureState, 'recording'> {
+    return { recording: this.state };
   }
 
   get active(): boolean {
@@ -97,7 +104,7 @@ export class Recorder {
   }
 
   private publish(): void {
-    this.stage.emit('state', this.stage.state());
+    this.stage.publish();
   }
 
   private report(what: string, err: Error): void {
@@ -204,8 +211,4 @@ export class Recorder {
       this.publish();
     }
   }
-}
-
-export function createRecorder(stage: Stage, opts: RecorderOptions): Recorder {
-  return new Recorder(stage, opts);
 }

@@ -1,12 +1,19 @@
-// Offline rendering: a walk file (its stored latents) or a preset (stepped at a fixed dt) to an
+// Offline rendering: a walk file (its stored latents) or a preset (played at a fixed dt) to an
 // H.264 MP4 and optionally PNGs, at any size and frame rate. Deterministic: the same input renders
 // the same frames. Latents go through the generator in batches.
+//
+// A preset renders the way it plays: a stage with the same features as the live server (steering,
+// schedules, presets) loads it through the command queue and is clocked by frame index instead of
+// the wall.
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { loadModel, type Model } from '../model/load.ts';
 import { toRgb } from '../frames/frame.ts';
-import { createEngine, applyCommand, step } from '../engine/engine.ts';
-import { PresetStore, presetCommands } from '../presets.ts';
+import { Stage } from '../stage.ts';
+import { PresetStore, Presets } from '../presets.ts';
+import { Steering } from '../steer/steering.ts';
+import { Scheduler } from '../steer/schedule.ts';
+import { CommandError } from '../commands.ts';
 import { Encoder, outputSize } from './ffmpeg.ts';
 import { readWalk, type Walk } from './walk-file.ts';
 import { generatorSha256 } from './recorder.ts';
@@ -52,7 +59,7 @@ export class RenderError extends Error {
 }
 
 /** Render shots (`total` output frames in all) through a model into opts.out. */
-export async function renderShots(model: Model, shots: Iterable<Shot>, total: number, opts: RenderOptions): Promise<RenderResult> {
+export async function renderShots(model: Model, shots: Iterable<Shot> | AsyncIterable<Shot>, total: number, opts: RenderOptions): Promise<RenderResult> {
   const t0 = performance.now();
   const m = model.manifest;
   const { width, height } = m.resolution;
@@ -91,7 +98,7 @@ export async function renderShots(model: Model, shots: Iterable<Shot>, total: nu
 
   try {
     let pending: Shot[] = [];
-    for (const shot of shots) {
+    for await (const shot of shots) {
       pending.push(shot);
       if (pending.length === batch) {
         await emit(pending);
@@ -191,24 +198,55 @@ export interface PresetRenderOptions extends Omit<RenderOptions, 'fps'> {
   warn?(message: string): void;
 }
 
-/** Render a preset's walk without performing it: engine + preset commands + fixed-dt steps. */
+/**
+ * A stage that plays presets offline: the live server's steering, schedules and presets, driven
+ * by `frame()` at a fixed dt (the CLIP-guided search runs one generation per frame while active).
+ */
+export async function offlineStage(model: Model, o: { presetsDir: string; fps: number; seed?: number; warn?(message: string): void }) {
+  const store = new PresetStore(o.presetsDir);
+  const stage = new Stage({ model, presets: store, seed: o.seed ?? 1, fps: o.fps });
+  const log = { warn: (m: string) => o.warn?.(m), error: (m: string) => o.warn?.(m) };
+  const steering = stage.use(await Steering.attach(stage, { live: false, log }));
+  stage.use(new Scheduler(stage, log));
+  stage.use(new Presets(store, stage));
+  const dt = 1 / o.fps;
+  return {
+    stage,
+    steering,
+    /** Step one frame; resolves to its latent once the commands it cued have applied. */
+    async frame() {
+      const r = stage.advance(dt, 1);
+      await stage.idle();
+      if (steering.search) await steering.searchStep();
+      return r;
+    },
+    close: () => stage.closeFeatures(),
+  };
+}
+
+/** Render a preset's walk without performing it, exactly as the live stage would play it. */
 export async function renderPreset(o: PresetRenderOptions): Promise<RenderResult> {
-  const preset = await new PresetStore(o.presetsDir).load(o.preset);
+  await new PresetStore(o.presetsDir).load(o.preset); // a missing or bad preset fails before the model loads
   const model = await loadModel(o.model, { warn: o.warn });
   try {
-    const m = model.manifest;
-    let state = createEngine({ dim: m.generator.z.dim, conditionDim: m.generator.condition?.dim, seed: o.seed ?? 1 });
-    for (const cmd of presetCommands(preset)) state = applyCommand(state, cmd);
+    const play = await offlineStage(model, o);
+    try {
+      await play.stage.dispatch({ type: 'preset.load', name: o.preset }, 'render');
+    } catch (err) {
+      throw err instanceof CommandError ? new RenderError(err.message) : err;
+    }
     const total = Math.max(1, Math.round(o.duration * o.fps));
-    const dt = 1 / o.fps;
-    function* shots(): Generator<Shot> {
+    async function* shots(): AsyncGenerator<Shot> {
       for (let k = 0; k < total; k++) {
-        const r = step(state, dt, 1);
-        state = r.state;
+        const r = await play.frame();
         yield { z: r.z, condition: r.condition, repeat: 1 };
       }
     }
-    return await renderShots(model, shots(), total, o);
+    try {
+      return await renderShots(model, shots(), total, o);
+    } finally {
+      await play.close();
+    }
   } finally {
     await model.runtime.close();
   }

@@ -2,7 +2,8 @@
 // server: rtmp(s):// as FLV, srt:// udp:// tcp:// as MPEG-TS. Failures show in state.stream.error.
 import type { Logger } from 'pino';
 import type { Stage } from '../stage.ts';
-import { CommandError } from '../commands.ts';
+import { CommandError, type CommandOf } from '../commands.ts';
+import type { Feature, FeatureState } from '../feature.ts';
 import { checkFfmpeg, type Container } from './ffmpeg.ts';
 import { LiveVideo } from './live-video.ts';
 
@@ -34,7 +35,8 @@ export function containerFor(url: string): { protocol: string; container: Contai
   return { protocol, container: protocol.startsWith('rtmp') ? 'flv' : 'mpegts' };
 }
 
-export class Streamer {
+export class Streamer implements Feature {
+  readonly name = 'streamer';
   private video: LiveVideo | null = null;
   private timer: NodeJS.Timeout | null = null;
   readonly state: StreamState = { active: false, url: null, startedAt: null, frames: 0 };
@@ -42,10 +44,15 @@ export class Streamer {
   constructor(
     readonly stage: Stage,
     readonly log: Logger,
-  ) {
-    stage.extras.stream = this.state;
-    stage.handle('stream.start', (cmd) => this.start((cmd as { url: string }).url, (cmd as { size?: number }).size));
-    stage.handle('stream.stop', () => this.stop(true));
+  ) {}
+
+  readonly commands = {
+    'stream.start': (cmd: CommandOf<'stream.start'>) => this.start(cmd.url, cmd.size),
+    'stream.stop': () => this.stop(true),
+  };
+
+  status(): Pick<FeatureState, 'stream'> {
+    return { stream: this.state };
   }
 
   get active(): boolean {
@@ -77,7 +84,7 @@ export class Streamer {
         if (this.timer) clearInterval(this.timer);
         this.log.error({ err, url: this.state.url }, `stream to ${this.state.url} failed`);
         this.stage.metrics.errors.inc({ surface: 'stream' });
-        this.stage.emit('state', this.stage.state());
+        this.stage.publish();
       },
     });
     this.video = video;

@@ -3,12 +3,33 @@
 // at the current tempo; `beat` (a tap) snaps its phase to the nearest beat; schedules in beats
 // start on the next whole beat.
 //
-// Commands: tempo {bpm}, beat {}, schedule.start {schedule?}, schedule.stop {}.
+// Commands: tempo {bpm}, beat {}, schedule.start {schedule?}, schedule.stop {}. A preset carries
+// the running schedule and the tempo; loading a preset without a schedule stops the running one.
 import type { Stage } from '../stage.ts';
-import type { CommandOf } from '../commands.ts';
+import type { Command, CommandOf } from '../commands.ts';
 import { CommandError } from '../commands.ts';
+import type { Feature, FeatureState, FrameClock } from '../feature.ts';
+import type { Preset } from '../presets.ts';
 import { parsePrompt } from './prompt.ts';
 import type { Schedule } from './schedule-schema.ts';
+
+export const DEFAULT_BPM = 120;
+
+export interface TempoStatus {
+  bpm: number;
+  /** Beats since engine time 0 (phase adjusted by taps). */
+  beat: number;
+}
+
+export interface ScheduleStatus {
+  unit: Schedule['unit'];
+  loop: boolean;
+  /** Position in the schedule's unit. */
+  position: number;
+  /** Index of the next step to fire. */
+  next: number;
+  steps: number;
+}
 
 interface Running {
   schedule: Schedule;
@@ -20,8 +41,9 @@ interface Running {
   next: number;
 }
 
-export class Scheduler {
-  bpm = 120;
+export class Scheduler implements Feature {
+  readonly name = 'schedule';
+  bpm = DEFAULT_BPM;
   /** Beats since engine time 0 at the current tempo (phase adjusted by taps). */
   beats = 0;
   private time = 0;
@@ -34,21 +56,46 @@ export class Scheduler {
     private readonly log?: { warn(msg: string): void },
   ) {
     this.time = stage.engine.time;
-    stage.handle('tempo', (cmd) => {
-      this.bpm = (cmd as CommandOf<'tempo'>).bpm;
-      this.publish();
-    });
-    stage.handle('beat', () => {
+  }
+
+  readonly commands = {
+    tempo: (cmd: CommandOf<'tempo'>) => {
+      this.bpm = cmd.bpm;
+    },
+    beat: () => {
       this.beats = Math.round(this.beats);
-      this.publish();
-    });
-    stage.handle('schedule.start', (cmd) => this.start((cmd as CommandOf<'schedule.start'>).schedule));
-    stage.handle('schedule.stop', () => {
+    },
+    'schedule.start': (cmd: CommandOf<'schedule.start'>) => this.start(cmd.schedule),
+    'schedule.stop': () => {
       this.running = null;
-      this.publish();
-    });
-    stage.on('frame', (frame) => this.advance(frame.info.time));
-    this.publish();
+    },
+  };
+
+  frame(clock: FrameClock): void {
+    this.advance(clock.time);
+  }
+
+  status(): Pick<FeatureState, 'tempo' | 'schedule'> {
+    const r = this.running;
+    return {
+      tempo: { bpm: this.bpm, beat: Math.round(this.beats * 1000) / 1000 },
+      schedule: r
+        ? { unit: r.schedule.unit, loop: Number.isFinite(r.length), position: Math.round((this.clock(r) - r.origin) * 1000) / 1000, next: r.next, steps: r.steps.length }
+        : null,
+    };
+  }
+
+  save(preset: Preset): void {
+    if (this.running) preset.schedule = this.running.schedule;
+    if (this.running || this.bpm !== DEFAULT_BPM) preset.tempo = this.bpm;
+  }
+
+  load(preset: Preset): Command[] {
+    const out: Command[] = [];
+    if (preset.tempo !== undefined) out.push({ type: 'tempo', bpm: preset.tempo });
+    if (preset.schedule) out.push({ type: 'schedule.start', schedule: preset.schedule });
+    else if (this.running) out.push({ type: 'schedule.stop' });
+    return out;
   }
 
   /** Resolves when the prompts fired so far have been applied. */
@@ -74,7 +121,6 @@ export class Scheduler {
     this.last = s;
     this.running = { schedule: s, steps, length, origin, next: 0 };
     this.fire();
-    this.publish();
   }
 
   private clock(r: Running): number {
@@ -86,9 +132,7 @@ export class Scheduler {
     const dt = Math.max(0, t - this.time);
     this.time = t;
     this.beats += (dt * this.bpm) / 60;
-    const was = this.running;
     this.fire();
-    if (was) this.publish();
   }
 
   private fire(): void {
@@ -112,13 +156,5 @@ export class Scheduler {
       if (!step && !Number.isFinite(r.length)) this.running = null;
       return;
     }
-  }
-
-  private publish(): void {
-    const r = this.running;
-    this.stage.extras.tempo = { bpm: this.bpm, beat: Math.round(this.beats * 1000) / 1000 };
-    this.stage.extras.schedule = r
-      ? { unit: r.schedule.unit, loop: Number.isFinite(r.length), position: Math.round((this.clock(r) - r.origin) * 1000) / 1000, next: r.next, steps: r.steps.length }
-      : null;
   }
 }

@@ -15,6 +15,9 @@
 import { Gauge } from 'prom-client';
 import { CommandError, type CommandOf } from '../commands.ts';
 import type { Stage } from '../stage.ts';
+import type { Feature, FeatureState, CommandContext } from '../feature.ts';
+import type { EngineCommand } from '../engine/engine.ts';
+import type { Preset } from '../presets.ts';
 import { hashN } from '../engine/prng.ts';
 import { parsePrompt } from './prompt.ts';
 import { PromptEncoder, promptScore, normalise, type EncodedPrompt } from './text.ts';
@@ -24,6 +27,12 @@ import { toEncoderInput } from './image.ts';
 const SUPERSEDED = new Error('search superseded');
 
 export type SteeringPath = 'prior' | 'condition' | 'search' | 'none';
+
+export interface SteeringStatus {
+  path: SteeringPath;
+  /** The CLIP-guided search's progress while it runs. */
+  search: { generation: number; evaluated: number; best: number | null } | null;
+}
 
 export interface SteeringOptions {
   /** Receives warnings (unknown words) and search failures. */
@@ -45,11 +54,13 @@ interface Active {
   region: { mean: Float64Array; scale: Float64Array } | null;
 }
 
-export class Steering {
+export class Steering implements Feature {
+  readonly name = 'steering';
   readonly path: SteeringPath;
   active: Active | null = null;
   search: ClipSearch | null = null;
   warnings: string[] = [];
+  private lastSimilarity: number | null = null;
   private readonly gauge: Gauge;
   private readonly live: boolean;
   private readonly budget: number;
@@ -86,18 +97,46 @@ export class Steering {
             : 'none';
     this.gauge = new Gauge({ name: 'latentstage_similarity', help: 'Similarity of the latest frame to the active prompt (NaN without one)', registers: [stage.metrics.registry] });
     this.gauge.set(NaN);
-    stage.handle('prompt', (cmd) => this.prompt(cmd as CommandOf<'prompt'>));
-    stage.on('command', (cmd) => {
-      if (cmd.type === 'set' && 'search' in cmd) this.restartSearch();
-    });
-    if (model.runtime.encodeImage && m.image) stage.similarity = (image) => this.measure(image);
-    stage.on('frame', (f) => this.pace(f.info.index));
-    this.publishState();
+    if (!(model.runtime.encodeImage && m.image)) this.similarity = undefined;
+    stage.on('command', this.onCommand);
+    stage.on('frame', this.onFrame);
   }
 
+  /** Load the prompt encoder and build the feature; plug it in with stage.use(). */
   static async attach(stage: Stage, opts: SteeringOptions = {}): Promise<Steering> {
     return new Steering(stage, await PromptEncoder.load(stage.model), opts);
   }
+
+  readonly commands = {
+    prompt: (cmd: CommandOf<'prompt'>, ctx: CommandContext) => this.prompt(cmd, ctx),
+  };
+
+  status(): Pick<FeatureState, 'warnings' | 'similarity' | 'steering'> {
+    const s = this.search;
+    return {
+      warnings: this.warnings,
+      similarity: this.lastSimilarity,
+      steering: {
+        path: this.path,
+        search: s ? { generation: s.es.generation, evaluated: s.evaluated, best: Number.isFinite(s.bestScore) ? s.bestScore : null } : null,
+      },
+    };
+  }
+
+  save(preset: Preset): void {
+    const p = this.stage.engine.prompt;
+    if (p.text) preset.prompt = { text: p.text, fade: p.fade, strength: p.strength };
+  }
+
+  load(preset: Preset): CommandOf<'prompt'>[] {
+    return preset.prompt ? [{ type: 'prompt', ...preset.prompt }] : [];
+  }
+
+  private readonly onCommand = (cmd: EngineCommand) => {
+    if (cmd.type === 'set' && 'search' in cmd) this.restartSearch();
+  };
+
+  private readonly onFrame = (f: { info: { index: number } }) => this.pace(f.info.index);
 
   /** Whether the CLIP-guided search runs for the active prompt. */
   get searching(): boolean {
@@ -105,16 +144,16 @@ export class Steering {
     return this.path === 'search' || this.stage.engine.params.search >= 0.5;
   }
 
-  private async prompt(cmd: CommandOf<'prompt'>): Promise<void> {
+  private async prompt(cmd: CommandOf<'prompt'>, ctx: CommandContext): Promise<void> {
     const { stage } = this;
     const parts = parsePrompt(cmd.text); // throws with a position; nothing has changed yet
     const fade = cmd.fade ?? stage.engine.params.fade;
     if (parts.length === 0) {
-      stage.apply(cmd);
+      ctx.apply(cmd);
       const dim = stage.engine.dim;
       const neutral = { mean: new Float64Array(dim), scale: new Float64Array(dim).fill(1) };
       const condition = stage.engine.condition ? new Float64Array(stage.engine.conditionDim) : undefined;
-      stage.apply({ type: 'target', region: neutral, condition, fade });
+      ctx.apply({ type: 'target', region: neutral, condition, fade });
       this.active = null;
       this.setWarnings([]);
       this.restartSearch();
@@ -125,9 +164,9 @@ export class Steering {
     }
     const prompt = await this.encoder.encode(cmd.text, parts);
     const region = this.path === 'prior' ? await this.priorRegion(prompt) : null;
-    stage.apply(cmd);
-    if (region) stage.apply({ type: 'target', region, fade });
-    if (this.path === 'condition') stage.apply({ type: 'target', condition: prompt.combined, fade });
+    ctx.apply(cmd);
+    if (region) ctx.apply({ type: 'target', region, fade });
+    if (this.path === 'condition') ctx.apply({ type: 'target', condition: prompt.combined, fade });
     this.active = { prompt, region };
     this.prompts++;
     this.setWarnings(prompt.warnings);
@@ -154,8 +193,13 @@ export class Steering {
     return { mean: Float64Array.from(r.mean, (v) => -k * v), scale: new Float64Array(dim).fill(1) };
   }
 
-  /** Similarity of a generated image (generator output) to the active prompt; NaN without one. */
-  async measure(image: Float32Array): Promise<number> {
+  /**
+   * Similarity of a generated image (generator output) to the active prompt; NaN without one.
+   * Undefined for models without an image encoder.
+   */
+  similarity? = (image: Float32Array): Promise<number> => this.measure(image);
+
+  private async measure(image: Float32Array): Promise<number> {
     const active = this.active;
     let s = NaN;
     if (active) {
@@ -163,7 +207,7 @@ export class Steering {
       const emb = await model.runtime.encodeImage!(toEncoderInput(image, 1, model.manifest), 1);
       if (this.active === active) s = promptScore(emb, active.prompt);
     }
-    this.stage.extras.similarity = Number.isFinite(s) ? s : null;
+    this.lastSimilarity = Number.isFinite(s) ? s : null;
     this.gauge.set(s);
     return s;
   }
@@ -171,23 +215,12 @@ export class Steering {
   private setWarnings(warnings: string[]): void {
     this.warnings = warnings;
     for (const w of warnings) this.opts.log?.warn(w);
-    this.publishState();
-  }
-
-  private publishState(): void {
-    const s = this.search;
-    this.stage.extras.warnings = this.warnings;
-    this.stage.extras.steering = {
-      path: this.path,
-      search: s ? { generation: s.es.generation, evaluated: s.evaluated, best: Number.isFinite(s.bestScore) ? s.bestScore : null } : null,
-    };
-    if (!('similarity' in this.stage.extras)) this.stage.extras.similarity = null;
   }
 
   /** Start (or stop) the search to match the active prompt and the `search` parameter. */
   restartSearch(): void {
     this.search = null;
-    if (this.closed || !this.searching || !this.active) return this.publishState();
+    if (this.closed || !this.searching || !this.active) return;
     const { stage } = this;
     const e = stage.engine;
     const start = this.active.region?.mean ?? e.region.to.mean;
@@ -199,7 +232,6 @@ export class Steering {
       condition,
     });
     this.lastPublish = -Infinity;
-    this.publishState();
     if (this.live) void this.loop(this.search);
   }
 
@@ -208,19 +240,21 @@ export class Steering {
     const s = this.search;
     if (!s) return;
     await s.generation();
-    if (this.search === s) this.publish(s);
-    this.publishState();
+    if (this.search === s) await this.publish(s);
   }
 
-  /** Move the walk's region to the search mean (the attractor), gliding in within the fade. */
-  private publish(s: ClipSearch): void {
+  /**
+   * Move the walk's region to the search mean (the attractor), gliding in within the fade,
+   * through the command queue like every other change to the walk.
+   */
+  private async publish(s: ClipSearch): Promise<void> {
     const { stage } = this;
     const e = stage.engine;
     if (e.time - this.lastPublish < this.publishEvery) return;
     this.lastPublish = e.time;
     const remaining = e.prompt.at + e.prompt.fade - e.time;
     const scale = this.active?.region?.scale ?? new Float64Array(e.dim).fill(1);
-    stage.apply({ type: 'target', region: { mean: s.mean, scale }, fade: Math.max(0.5, remaining) });
+    await stage.enqueue({ type: 'target', region: { mean: Float64Array.from(s.mean), scale }, fade: Math.max(0.5, remaining) }, 'steering');
   }
 
   private async loop(s: ClipSearch): Promise<void> {
@@ -228,8 +262,7 @@ export class Steering {
       while (this.search === s && !this.closed) {
         await s.generation((remaining) => this.slot(s, remaining));
         if (this.search !== s || this.closed) break;
-        this.publish(s);
-        this.publishState();
+        void this.publish(s).catch((err: Error) => this.opts.log?.error?.(`search target rejected: ${err.message}`));
       }
     } catch (err) {
       if (err !== SUPERSEDED) this.opts.log?.error?.(`search stopped: ${(err as Error).message}`);
@@ -274,6 +307,7 @@ export class Steering {
   close(): void {
     this.closed = true;
     this.search = null;
-    if (this.stage.similarity) this.stage.similarity = null;
+    this.stage.off('command', this.onCommand);
+    this.stage.off('frame', this.onFrame);
   }
 }

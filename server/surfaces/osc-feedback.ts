@@ -14,33 +14,6 @@ export interface Subscriber {
   last: Map<string, string>;
 }
 
-function recording(state: PublicState): boolean {
-  const r = state.recording as unknown;
-  if (typeof r === 'boolean') return r;
-  if (r && typeof r === 'object') {
-    const o = r as Record<string, unknown>;
-    return Boolean(o.active ?? o.recording ?? o.file ?? o.name);
-  }
-  return false;
-}
-
-/** Warnings the state carries about the prompt (e.g. words outside the model's vocabulary). */
-function warnings(state: PublicState): string[] | null {
-  const candidates = [state.warnings, (state.prompt as Record<string, unknown>).warnings, (state.prompt as Record<string, unknown>).warning];
-  for (const c of candidates) {
-    if (Array.isArray(c)) return c.map(String);
-    if (typeof c === 'string') return c ? [c] : [];
-  }
-  return null;
-}
-
-function tempo(state: PublicState): number | null {
-  const t = state.tempo as unknown;
-  if (typeof t === 'number') return t;
-  if (t && typeof t === 'object' && typeof (t as { bpm?: unknown }).bpm === 'number') return (t as { bpm: number }).bpm;
-  return null;
-}
-
 export function stateValues(state: PublicState, prefix: string): [string, TypedArg[]][] {
   const s = `${prefix}/state`;
   const out: [string, TypedArg[]][] = [];
@@ -49,11 +22,9 @@ export function stateValues(state: PublicState, prefix: string): [string, TypedA
   out.push([`${s}/seed`, [{ type: 'i', value: state.seed }]]);
   out.push([`${s}/prompt`, [{ type: 's', value: state.prompt.text }]]);
   out.push([`${s}/fps`, [{ type: 'f', value: state.fps }]]);
-  out.push([`${s}/recording`, [{ type: 'i', value: recording(state) ? 1 : 0 }]]);
-  const w = warnings(state);
-  if (w) out.push([`${s}/warning`, [{ type: 's', value: w.join('; ') }]]);
-  const t = tempo(state);
-  if (t !== null) out.push([`${s}/tempo`, [{ type: 'f', value: t }]]);
+  out.push([`${s}/recording`, [{ type: 'i', value: state.recording?.active ? 1 : 0 }]]);
+  if (state.warnings) out.push([`${s}/warning`, [{ type: 's', value: state.warnings.join('; ') }]]);
+  if (state.tempo) out.push([`${s}/tempo`, [{ type: 'f', value: state.tempo.bpm }]]);
   return out;
 }
 
@@ -62,10 +33,6 @@ export class Subscribers {
 
   get size(): number {
     return this.subs.size;
-  }
-
-  list(): Subscriber[] {
-    return [...this.subs.values()];
   }
 
   /** Add (or refresh: full dump again) a subscriber; evicts the oldest non-fixed one when full. */

@@ -13,6 +13,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import type { Stage } from '../stage.ts';
+import type { Feature, FeatureState } from '../feature.ts';
 import { decodePacket, encodeMessage, MAX_PACKET, type TimedMessage, type TypedArg } from './osc-wire.ts';
 import { oscRoutes, DEFAULT_PREFIX, type OscRoute } from './osc-table.ts';
 import { loadOscMap, type OscMap } from './osc-map.ts';
@@ -97,8 +98,17 @@ export function oscFromFlags(f: { oscPort?: number; oscHost?: string; oscAllow?:
   };
 }
 
-export interface OscSurface {
+/** The OSC part of the public state (absent when OSC is off). */
+export interface OscStatus {
   port: number;
+  host: string;
+  prefix: string;
+  subscribers: number;
+}
+
+export interface OscSurface extends Feature {
+  port: number;
+  status(): Partial<Pick<FeatureState, 'osc'>>;
   close(): Promise<void>;
 }
 
@@ -213,9 +223,6 @@ export async function createOscSurface(stage: Stage, opts: OscSurfaceOptions): P
     return route.edge === 'rise' ? level && !prev : level !== prev;
   };
 
-  const publish = () => {
-    stage.extras.osc = { port: bound, host: opts.host, prefix, subscribers: subs.size };
-  };
 
   const feedbackTick = () => {
     if (subs.size === 0) return;
@@ -238,7 +245,7 @@ export async function createOscSurface(stage: Stage, opts: OscSurfaceOptions): P
     } else {
       subs.remove(src.address, port);
     }
-    publish();
+    stage.publish();
   };
 
   const handle = (m: TimedMessage, src: Source) => {
@@ -328,12 +335,13 @@ export async function createOscSurface(stage: Stage, opts: OscSurfaceOptions): P
   }
   const bound = socket.address().port;
   if (opts.feedback) subs.add(opts.feedback.host, opts.feedback.port, true);
-  publish();
   opts.log.info({ port: bound, host: opts.host, prefix, mapped: mapped.size }, 'OSC listening');
 
   let closed: Promise<void> | null = null;
   return {
+    name: 'osc',
     port: bound,
+    status: () => (closed ? {} : { osc: { port: bound, host: opts.host, prefix, subscribers: subs.size } }),
     close: () =>
       (closed ??= new Promise<void>((resolve) => {
         stage.off('frame', onFrame);
@@ -341,7 +349,6 @@ export async function createOscSurface(stage: Stage, opts: OscSurfaceOptions): P
         if (fallback) clearTimeout(fallback);
         for (const t of scheduled) clearTimeout(t);
         scheduled.clear();
-        delete stage.extras.osc;
         socket.close(() => resolve());
       })),
   };

@@ -138,7 +138,7 @@ export async function benchOsc(): Promise<Record<string, number>> {
   writeFileSync(mapFile, JSON.stringify({ '/bench/push': { command: { type: 'set', hold: 2.5 } } }));
   const bench = await startTestServer({ fps: 60, osc: { port: 0, map: mapFile } });
   try {
-    const port = (bench.stage.extras.osc as { port: number }).port;
+    const port = bench.stage.state().osc!.port;
     // An active prompt has its own per-frame cost (similarity measuring); have one in both phases.
     await bench.command({ type: 'prompt', text: 'a warm up' });
     await sleep(1000); // warm up

@@ -157,11 +157,9 @@ describe('control page', { skip: !hasChromium() && 'chromium not installed', tim
       for (const m of messages) assert.doesNotMatch(m, /undefined|\[object/, m);
 
       // vocabulary warnings published in the state are listed under the prompt
-      server.stage.extras.warnings = ['"zyzzyva" is not in the vocabulary'];
-      await server.command({ type: 'set', fade: 1.5 });
+      await server.command({ type: 'prompt', text: 'zyzzyva' });
       await page.waitForFunction(() => document.getElementById('warnings')?.textContent?.includes('zyzzyva'), null, { timeout: 10_000 });
-      delete server.stage.extras.warnings;
-      await server.command({ type: 'set', fade: 2 });
+      await server.command({ type: 'prompt', text: '' });
       await page.waitForSelector('#warnings', { state: 'hidden', timeout: 10_000 });
 
       // a bad value gets a clear message and changes nothing

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { writeFixtureModel, type FixtureModelOptions } from '../fixtures/onnx.ts';
 import { loadModel, type Model } from '../../server/model/load.ts';
 import { Stage } from '../../server/stage.ts';
-import { PresetStore } from '../../server/presets.ts';
+import { PresetStore, Presets } from '../../server/presets.ts';
 import { Steering, type SteeringOptions } from '../../server/steer/steering.ts';
 import { Scheduler } from '../../server/steer/schedule.ts';
 import type { Frame } from '../../server/frames/frame.ts';
@@ -33,8 +33,9 @@ export async function fixtureModel(opts: FixtureModelOptions = {}): Promise<{ mo
 
 export async function drivenStage(model: Model, opts: { seed?: number; presets?: string; steering?: SteeringOptions } = {}): Promise<DrivenStage> {
   const stage = new Stage({ model, presets: new PresetStore(opts.presets ?? path.join(tmpdir(), 'latentstage-no-presets')), seed: opts.seed ?? 1, fps: 30 });
-  const steering = await Steering.attach(stage, { live: false, ...opts.steering });
-  const scheduler = new Scheduler(stage);
+  const steering = stage.use(await Steering.attach(stage, { live: false, ...opts.steering }));
+  const scheduler = stage.use(new Scheduler(stage));
+  stage.use(new Presets(stage.presets, stage));
   return {
     stage,
     steering,
@@ -43,7 +44,7 @@ export async function drivenStage(model: Model, opts: { seed?: number; presets?:
       const frames: Frame[] = [];
       for (let i = 0; i < n; i++) {
         frames.push(await stage.produce(1 / fps));
-        await scheduler.idle();
+        await stage.idle();
         if (search) await steering.searchStep();
       }
       return frames;

@@ -34,7 +34,7 @@ describe('OSC surface', () => {
     mapDir = mkdtempSync(path.join(tmpdir(), 'latentstage-oscmap-'));
     writeFileSync(path.join(mapDir, 'map.json'), JSON.stringify(MAP));
     server = await startTestServer({ fps: 60, osc: { port: 0, map: path.join(mapDir, 'map.json') } });
-    port = (server.stage.extras.osc as { port: number }).port;
+    port = server.stage.state().osc!.port;
     client = await rawClient(port);
   });
   after(async () => {
@@ -72,9 +72,9 @@ describe('OSC surface', () => {
       }
       await oscsend(port, '/ls/speed', 'f', 1.25);
       await waitFor(() => dump.lines.some((l) => l.startsWith('/ls/state/speed f 1.25')), 5000, 'speed feedback');
-      assert.equal((server.stage.extras.osc as { subscribers: number }).subscribers, 1);
+      assert.equal(server.stage.state().osc!.subscribers, 1);
       await oscsend(port, '/ls/unsubscribe', 'i', dumpPort);
-      await waitFor(() => (server.stage.extras.osc as { subscribers: number }).subscribers === 0, 5000, 'unsubscribed');
+      await waitFor(() => server.stage.state().osc!.subscribers === 0, 5000, 'unsubscribed');
     } finally {
       dump.stop();
     }
@@ -223,7 +223,7 @@ describe('OSC surface', () => {
 
   test('a per-source rate limit drops the excess and counts it', async () => {
     const limited = await startTestServer({ fps: 10, osc: { port: 0, rate: 5, burst: 5 } });
-    const c = await rawClient((limited.stage.extras.osc as { port: number }).port);
+    const c = await rawClient(limited.stage.state().osc!.port);
     try {
       for (let i = 0; i < 50; i++) await c.message('/ls/hold', { type: 'f', value: 3 });
       await waitFor(
@@ -244,7 +244,7 @@ describe('OSC surface', () => {
     let other: TestServer | null = null;
     try {
       other = await startTestServer({ fps: 10, osc: { port: taken, optional: true } });
-      assert.equal(other.stage.extras.osc, undefined);
+      assert.equal(other.stage.state().osc, undefined);
       assert.equal((await fetch(`${other.url}/health`)).status, 200);
     } finally {
       await other?.stop();

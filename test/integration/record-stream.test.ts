@@ -38,7 +38,7 @@ describe('streaming', () => {
   let s: TestServer;
   let tmp: string;
   const children: ChildProcess[] = [];
-  const stream = () => s.stage.extras.stream as StreamState;
+  const stream = () => s.stage.state().stream!;
 
   before(async () => {
     tmp = mkdtempSync(path.join(tmpdir(), 'latentstage-stream-'));

@@ -55,7 +55,7 @@ describe('recording through the running server', () => {
     assert.equal(start.body.recording.name, 'set1');
     assert.equal(start.body.recording.walk, path.join(rec, 'set1.walk.jsonl'));
     await sleep(2500);
-    await waitFor(() => (s.stage.extras.recording as { frames: number }).frames > 5, 10000, 'recorded frames');
+    await waitFor(() => s.stage.state().recording!.frames > 5, 10000, 'recorded frames');
     const stop = await s.command({ type: 'record.stop' });
     const wall = (performance.now() - t0) / 1000;
     assert.equal(stop.status, 200, JSON.stringify(stop.body));
@@ -117,14 +117,14 @@ describe('recording through the running server', () => {
 
   test('ffmpeg dying mid-recording is reported everywhere while the walk keeps going', async () => {
     assert.equal((await s.command({ type: 'record.start', name: 'dies' })).status, 200);
-    await waitFor(() => s.recorder.videoPid !== undefined && (s.stage.extras.recording as { videoFrames: number }).videoFrames > 3, 10000, 'video frames');
+    await waitFor(() => s.recorder.videoPid !== undefined && s.stage.state().recording!.videoFrames > 3, 10000, 'video frames');
     process.kill(s.recorder.videoPid!, 'SIGKILL');
-    await waitFor(() => Boolean((s.stage.extras.recording as { error?: string }).error), 10000, 'recording error');
+    await waitFor(() => Boolean(s.stage.state().recording!.error), 10000, 'recording error');
     const state = await (await fetch(`${s.url}/api/state`)).json();
     assert.match(state.recording.error, /video failed .*ffmpeg was killed \(SIGKILL\)/);
     assert.equal(state.recording.active, true);
     const framesAtError = state.recording.frames;
-    await waitFor(() => (s.stage.extras.recording as { frames: number }).frames > framesAtError + 10, 10000, 'walk frames after the error');
+    await waitFor(() => s.stage.state().recording!.frames > framesAtError + 10, 10000, 'walk frames after the error');
     const metrics = await (await fetch(`${s.url}/metrics`)).text();
     assert.match(metrics, /latentstage_errors_total\{surface="recorder"\} 1/);
     assert.ok(logs.some((l) => /"level":50/.test(l) && /recording dies: video failed/.test(l)), 'an error log line');

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { PresetStore, presetCommands } from '../../server/presets.ts';
+import { PresetStore } from '../../server/presets.ts';
 
 const fresh = () => mkdtempSync(path.join(tmpdir(), 'ls-presets-'));
 
@@ -49,11 +49,6 @@ test('a bad preset file is reported and skipped, never fatal', async () => {
   assert.match(list[2].error ?? '', /params\.speed/);
   await assert.rejects(store.load('broken'), /preset broken: malformed JSON/);
   await assert.rejects(store.load('missing'), /no preset named "missing"/);
-});
-
-test('a preset turns into commands in a sensible order', () => {
-  const cmds = presetCommands({ seed: 3, params: { speed: 1 }, prompt: { text: 'sun' } });
-  assert.deepEqual(cmds.map((c) => c.type), ['seed', 'set', 'prompt']);
 });
 
 test('the shipped presets are valid', async () => {
