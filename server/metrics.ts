@@ -3,6 +3,8 @@ import { Registry, Counter, Gauge, Histogram, collectDefaultMetrics } from 'prom
 
 export function createMetrics() {
   const registry = new Registry();
+  /** Per surface: the largest number of bytes any one WebSocket client has waiting. */
+  const backlogSources = new Map<string, () => number>();
   collectDefaultMetrics({ register: registry, prefix: 'latentstage_' });
   const m = {
     registry,
@@ -24,6 +26,19 @@ export function createMetrics() {
     staleEncodes: new Counter({ name: 'latentstage_encodes_stale_total', help: 'Encodes dropped or never started because a newer frame of the same size existed', registers: [registry] }),
     commands: new Counter({ name: 'latentstage_commands_total', help: 'Commands applied', labelNames: ['surface', 'type'], registers: [registry] }),
     errors: new Counter({ name: 'latentstage_errors_total', help: 'Rejected inputs and failures', labelNames: ['surface'], registers: [registry] }),
+    textDropped: new Counter({ name: 'latentstage_ws_text_coalesced_total', help: 'State/stats messages a slow WebSocket client never got because a newer one replaced it', labelNames: ['kind'], registers: [registry] }),
+    slowClients: new Counter({ name: 'latentstage_ws_slow_clients_closed_total', help: 'WebSocket clients disconnected for not reading their replies', registers: [registry] }),
+    backlogSources,
+    backlog: new Gauge({
+      name: 'latentstage_ws_backlog_bytes',
+      help: 'Largest unsent backlog (bytes) of any one WebSocket client, by surface',
+      labelNames: ['surface'],
+      registers: [registry],
+      collect() {
+        for (const [surface, read] of backlogSources) this.set({ surface }, read());
+      },
+    }),
+    uncaught: new Counter({ name: 'latentstage_uncaught_total', help: 'Uncaught exceptions and unhandled rejections caught by the last-resort guard', labelNames: ['kind'], registers: [registry] }),
     oscPackets: new Counter({ name: 'latentstage_osc_packets_total', help: 'OSC datagrams received, by result (accepted, malformed, oversize, denied, rate_limited)', labelNames: ['result'], registers: [registry] }),
     oscMessages: new Counter({ name: 'latentstage_osc_messages_total', help: 'OSC messages handled, by result (applied, coalesced, rejected, unknown)', labelNames: ['result'], registers: [registry] }),
   };

@@ -21,6 +21,7 @@ import { prepareOsc, type OscOptions, type OscSurface } from './surfaces/osc.ts'
 import { resolveToken } from './surfaces/auth.ts';
 import { Access, HOST_REFUSED } from './surfaces/access.ts';
 import { frontDoor } from './surfaces/front-door.ts';
+import { guardProcess } from './guard.ts';
 import type { Device } from './runtime/runtime.ts';
 import { WorkerRuntime, RuntimeCrashError } from './runtime/worker.ts';
 import type { Params } from './params.ts';
@@ -137,6 +138,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
   });
   const port = (http.address() as AddressInfo).port;
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  const unguard = guardProcess({ log, metrics: stage.metrics });
   stage.start();
   if (opts.stream) await streamer.start(opts.stream).catch((err: Error) => log.error({ err }, `--stream: ${err.message}`));
 
@@ -156,6 +158,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
         }, 1000).unref();
       });
       await model.runtime.close();
+      unguard();
     })());
 
   return { url, port, host, token, stage, http, log, recorder, streamer, steering, scheduler, osc, close };

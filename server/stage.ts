@@ -12,6 +12,7 @@ import { createMetrics, type Metrics } from './metrics.ts';
 import { isCommand, type Feature, type FeatureState, type CommandContext, type CommandHandlers } from './feature.ts';
 import type { Model } from './model/load.ts';
 import type { Params } from './params.ts';
+import { summarizeKeys, type KeySummary } from './key-summary.ts';
 
 export interface StageOptions {
   model: Model;
@@ -32,7 +33,8 @@ export interface CoreState {
   seed: number;
   params: Params;
   prompt: { text: string; fade: number; strength: number };
-  keys: (number | number[])[];
+  /** Keyframes in brief (count, seeds, hash); the full list is at GET /api/keys. */
+  keyframes: KeySummary;
   viewers: number;
 }
 
@@ -194,7 +196,7 @@ export class Stage extends EventEmitter<StageEvents> {
       seed: e.seed,
       params: { ...e.params },
       prompt: { text: e.prompt.text, fade: e.prompt.fade, strength: e.prompt.strength },
-      keys: e.keys,
+      keyframes: summarizeKeys(e.keys),
       viewers: this.viewers,
     };
     for (const f of this.features) if (f.status) Object.assign(state, f.status());
@@ -281,8 +283,8 @@ export class Stage extends EventEmitter<StageEvents> {
     this.loopDone = this.produce(dt, frames).then(
       () => this.schedule(0),
       (err) => {
+        this.schedule(100); // first: a throwing 'failure' listener must not stop the loop
         this.emit('failure', err as Error);
-        this.schedule(100);
       },
     );
   }

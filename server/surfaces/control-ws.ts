@@ -1,18 +1,29 @@
 // Control over WebSocket: /control. JSON commands in ({"type":"set","speed":0.5,"id":7}), JSON out:
 // {"type":"ack","id":7,"state":{...}} or {"type":"error","id":7,"error":"..."}, plus
-// {"type":"state"} broadcasts (coalesced) whenever anything changes. A bad message gets an error
-// and the connection stays usable.
+// {"type":"state"} broadcasts (coalesced, latest-wins per client) whenever anything changes and
+// {"type":"stats"} every second. A bad message gets an error and the connection stays usable.
 import { WebSocketServer, WebSocket, type RawData } from 'ws';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Stage } from '../stage.ts';
 import { CommandError } from '../commands.ts';
+import { TextSender, coalescedState, stateMessage } from './ws-text.ts';
 
 export const MAX_CONTROL_MESSAGE = 64 * 1024;
+export const MAX_ID_LENGTH = 128;
+
+/** A correlation id echoed back: a short string, a finite number or null; anything else is refused. */
+export type Id = string | number | null;
+
+export function validId(id: unknown): id is Id | undefined {
+  if (id === undefined || id === null) return true;
+  if (typeof id === 'string') return id.length <= MAX_ID_LENGTH;
+  return typeof id === 'number' && Number.isFinite(id);
+}
 
 /** Split the optional client correlation id off a command object. */
 export function splitEnvelope(value: unknown): { id: unknown; command: unknown } {
-  if (value && typeof value === 'object' && !Array.isArray(value) && 'id' in value) {
+  if (value && typeof value === 'object' && !Array.isArray(value) && Object.hasOwn(value, 'id')) {
     const { id, ...command } = value as Record<string, unknown>;
     return { id, command };
   }
@@ -21,27 +32,22 @@ export function splitEnvelope(value: unknown): { id: unknown; command: unknown }
 
 export function createControlSurface(stage: Stage) {
   const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_CONTROL_MESSAGE, perMessageDeflate: false });
-  const send = (ws: WebSocket, msg: object) => {
-    if (ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify(msg));
-  };
+  const clients = new Map<WebSocket, TextSender>();
+  stage.metrics.backlogSources.set('control', () => Math.max(0, ...[...clients.values()].map((c) => c.backlog)));
 
-  let stateTimer: NodeJS.Timeout | null = null;
-  stage.on('state', () => {
-    stateTimer ??= setTimeout(() => {
-      stateTimer = null;
-      const state = stage.state();
-      for (const ws of wss.clients) send(ws, { type: 'state', state });
-    }, 16);
+  const stopState = coalescedState(stage, (text) => {
+    for (const c of clients.values()) c.latest('state', text);
   });
   const stats = setInterval(() => {
-    if (wss.clients.size === 0) return;
+    if (clients.size === 0) return;
     const s = stage.state();
-    for (const ws of wss.clients) send(ws, { type: 'stats', fps: s.fps, frame: s.frame, viewers: s.viewers });
+    const text = JSON.stringify({ type: 'stats', fps: s.fps, frame: s.frame, viewers: s.viewers });
+    for (const c of clients.values()) c.latest('stats', text);
   }, 1000);
   stats.unref();
 
-  const onMessage = async (ws: WebSocket, data: RawData, isBinary: boolean) => {
-    let id: unknown;
+  const onMessage = async (out: TextSender, data: RawData, isBinary: boolean) => {
+    let id: Id | undefined;
     let dispatched = false;
     try {
       if (isBinary) throw new CommandError('control messages must be JSON text');
@@ -52,13 +58,14 @@ export function createControlSurface(stage: Stage) {
         throw new CommandError(`malformed JSON: ${(err as Error).message}`);
       }
       const env = splitEnvelope(value);
+      if (!validId(env.id)) throw new CommandError(`id must be a string of at most ${MAX_ID_LENGTH} characters, a finite number or null`);
       id = env.id;
       dispatched = true;
       const state = await stage.dispatch(env.command, 'ws');
-      send(ws, { type: 'ack', id, state });
+      out.reply(JSON.stringify({ type: 'ack', id, state }));
     } catch (err) {
       if (!dispatched) stage.metrics.errors.inc({ surface: 'ws' }); // dispatch counts its own
-      send(ws, { type: 'error', id, error: (err as Error).message });
+      out.reply(JSON.stringify({ type: 'error', id, error: String((err as Error)?.message ?? err).slice(0, 2000) }));
     }
   };
 
@@ -66,14 +73,22 @@ export function createControlSurface(stage: Stage) {
     wss,
     handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
       wss.handleUpgrade(req, socket, head, (ws) => {
-        send(ws, { type: 'state', state: stage.state() });
-        ws.on('message', (data, isBinary) => void onMessage(ws, data, isBinary));
+        const out = new TextSender(ws, stage);
+        clients.set(ws, out);
+        out.latest('state', stateMessage(stage));
+        ws.on('message', (data, isBinary) => {
+          onMessage(out, data, isBinary).catch(() => stage.metrics.errors.inc({ surface: 'ws' }));
+        });
         ws.on('error', () => {});
+        ws.on('close', () => {
+          out.close();
+          clients.delete(ws);
+        });
       });
     },
     close(): void {
       clearInterval(stats);
-      if (stateTimer) clearTimeout(stateTimer);
+      stopState();
       for (const ws of wss.clients) ws.close(1001, 'server shutting down');
       wss.close();
     },

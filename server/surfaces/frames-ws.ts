@@ -1,15 +1,16 @@
 // Frames over WebSocket: /frames?format=jpeg&size=256. Binary messages = 32-byte header + payload
 // (see frames/header.ts); a JSON text message {type:"state"} on connect and on every change.
 // Frames are encoded once per requested size by the encode pipeline (frames/pipeline.ts). Latest
-// frame wins per viewer: a viewer that stops reading holds at most one pending frame and never
-// slows the others.
+// wins per viewer, for frames and state alike: a viewer that stops reading holds at most one
+// pending frame and one pending state message, and never slows the others.
 import { WebSocketServer, WebSocket } from 'ws';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import type { Stage, PublicState } from '../stage.ts';
+import type { Stage } from '../stage.ts';
 import type { EncodeRequest } from '../frames/frame.ts';
 import { EncodePipeline, type Delivery } from '../frames/pipeline.ts';
 import { viewerRequest } from './viewer-request.ts';
+import { TextSender, coalescedState, stateMessage } from './ws-text.ts';
 
 /** Bytes a viewer's socket may hold unsent before we stop sending it new frames. */
 const MAX_BUFFERED = 256 * 1024;
@@ -20,10 +21,14 @@ class FrameViewer {
   private retryTimer: NodeJS.Timeout | null = null;
   unsubscribe: () => void = () => {};
 
+  readonly text: TextSender;
+
   constructor(
     private ws: WebSocket,
     private stage: Stage,
-  ) {}
+  ) {
+    this.text = new TextSender(ws, stage);
+  }
 
   /** A newly encoded frame of this viewer's size: sent now, or held as the one pending frame. */
   offer = (d: Delivery): void => {
@@ -61,6 +66,7 @@ class FrameViewer {
   close(): void {
     this.unsubscribe();
     if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.text.close();
   }
 }
 
@@ -69,15 +75,11 @@ export function createFramesSurface(stage: Stage, opts: { jpegQuality: number })
   const viewers = new Set<FrameViewer>();
   const count = () => stage.setViewers('ws', viewers.size);
   const pipeline = new EncodePipeline(stage);
-  // State changes are coalesced: a fader flood sends at most one state message per 16 ms.
-  let stateTimer: NodeJS.Timeout | null = null;
-  const flushState = () => {
-    stateTimer = null;
-    const text = JSON.stringify({ type: 'state', state: stage.state() satisfies PublicState });
-    for (const ws of wss.clients) if (ws.readyState === WebSocket.OPEN) ws.send(text);
-  };
-  stage.on('state', () => {
-    stateTimer ??= setTimeout(flushState, 16);
+  stage.metrics.backlogSources.set('frames', () => Math.max(0, ...[...viewers].map((v) => v.text.backlog)));
+  // State changes are coalesced: a fader flood sends at most one state message per 16 ms, and a
+  // viewer that is behind gets only the newest.
+  const stopState = coalescedState(stage, (text) => {
+    for (const v of viewers) v.text.latest('state', text);
   });
 
   return {
@@ -94,7 +96,7 @@ export function createFramesSurface(stage: Stage, opts: { jpegQuality: number })
         const viewer = new FrameViewer(ws, stage);
         viewers.add(viewer);
         count();
-        ws.send(JSON.stringify({ type: 'state', state: stage.state() }));
+        viewer.text.latest('state', stateMessage(stage));
         viewer.unsubscribe = pipeline.subscribe(request, viewer.offer);
         ws.on('message', () => {}); // viewers only listen; small pings are ignored
         ws.on('error', () => {});
@@ -106,7 +108,7 @@ export function createFramesSurface(stage: Stage, opts: { jpegQuality: number })
       });
     },
     close(): void {
-      if (stateTimer) clearTimeout(stateTimer);
+      stopState();
       pipeline.close();
       for (const ws of wss.clients) ws.close(1001, 'server shutting down');
       wss.close();

@@ -11,6 +11,7 @@ import type { Access } from './access.ts';
 import { viewerRequest } from './viewer-request.ts';
 import { mjpegResponse } from './mjpeg.ts';
 import { cardFacts } from '../model/card.ts';
+import { summarizeKeys } from '../key-summary.ts';
 
 export interface HttpOptions {
   access: Access;
@@ -54,6 +55,7 @@ export function createHttpApp(stage: Stage, opts: HttpOptions): Hono {
     return c.body(await stage.metrics.registry.metrics());
   });
   app.get('/api/state', (c) => c.json(stage.state()));
+  app.get('/api/keys', (c) => c.json({ keys: stage.engine.keys, ...summarizeKeys(stage.engine.keys) }));
   app.get('/api/schema', (c) => c.json(schemaDescription()));
   app.get('/api/model', (c) => {
     const { manifest, vocabulary, card } = stage.model;

@@ -1,0 +1,83 @@
+// Defect 4: viewers that stop reading while a fader moves at 30 Hz for 20 s. Each holds a bounded
+// backlog (latest-wins for frames and state alike), state messages stay small with 80 stored
+// keyframe latents, and a viewer that reads again gets the newest state.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import WebSocket from 'ws';
+import { startTestServer, waitFor } from '../helpers/server.ts';
+import { counter } from '../helpers/fuzz.ts';
+
+const SECONDS = 20;
+const HZ = 30;
+
+function open(url: string): Promise<WebSocket> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(url);
+    ws.once('open', () => resolve(ws));
+    ws.once('error', reject);
+  });
+}
+
+test(`defect 4: stalled viewers stay bounded while a fader moves at ${HZ} Hz for ${SECONDS} s`, { timeout: 120_000 }, async () => {
+  const s = await startTestServer({ fps: 30 });
+  const ws = s.url.replace('http', 'ws');
+  const opened: WebSocket[] = [];
+  try {
+    // 80 stored latents: the state used to repeat all of them in every message.
+    const dim = s.stage.model.manifest.generator.z.dim;
+    const keys = Array.from({ length: 80 }, (_, k) => Array.from({ length: dim }, (_, i) => Math.sin(k * 31 + i)));
+    const set = await s.command({ type: 'keyframes', keys, hold: 1, transition: 1 });
+    assert.equal(set.status, 200);
+    const stateBytes = JSON.stringify({ type: 'state', state: set.body }).length;
+    assert.ok(stateBytes < 8 * 1024, `a state message with 80 stored keys is ${stateBytes} bytes`);
+    assert.equal(set.body.keyframes.count, 80);
+    const full = await (await fetch(`${s.url}/api/keys`)).json();
+    assert.equal(full.keys.length, 80);
+    assert.equal(full.hash, set.body.keyframes.hash);
+
+    // Viewers that never read again: two frame viewers (JPEG 512 and RGBA 256) and a control client.
+    const stalled = await Promise.all([open(`${ws}/frames?format=jpeg&size=512`), open(`${ws}/frames?format=rgba&size=256`), open(`${ws}/control`)]);
+    opened.push(...stalled);
+    for (const v of stalled) v.pause();
+    const fader = await open(`${ws}/control`);
+    opened.push(fader);
+    fader.on('message', () => {});
+
+    global.gc?.();
+    const rssBefore = process.memoryUsage().rss;
+    const dropsBefore = await counter(s.url, 'latentstage_ws_text_coalesced_total');
+    let maxBacklog = 0;
+    let last = 0;
+    const total = SECONDS * HZ;
+    for (let i = 0; i < total; i++) {
+      last = Math.round((1 + Math.sin(i / 10)) * 150) / 100; // 0..3
+      fader.send(JSON.stringify({ type: 'set', speed: last }));
+      await new Promise((r) => setTimeout(r, 1000 / HZ));
+      if (i % HZ === 0) maxBacklog = Math.max(maxBacklog, await counter(s.url, 'latentstage_ws_backlog_bytes'));
+    }
+    await waitFor(() => s.stage.engine.params.speed === last, 5000, 'the last fader value applied');
+    maxBacklog = Math.max(maxBacklog, await counter(s.url, 'latentstage_ws_backlog_bytes'));
+    global.gc?.();
+    const rssAfter = process.memoryUsage().rss;
+    const drops = (await counter(s.url, 'latentstage_ws_text_coalesced_total')) - dropsBefore;
+    console.log(`# stalled viewers: rss ${(rssBefore / 2 ** 20).toFixed(1)} -> ${(rssAfter / 2 ** 20).toFixed(1)} MiB, max backlog ${(maxBacklog / 1024).toFixed(0)} KiB, ${drops} state/stats messages coalesced`);
+    // 256 KiB of text limit + one RGBA frame in flight + the newest waiting messages.
+    assert.ok(maxBacklog < 768 * 1024, `a stalled client's backlog reached ${maxBacklog} bytes`);
+    assert.ok(drops > 0, 'stalled clients had state messages replaced rather than queued');
+    assert.ok(rssAfter - rssBefore < 64 * 2 ** 20, `RSS grew by ${((rssAfter - rssBefore) / 2 ** 20).toFixed(1)} MiB`);
+
+    // A stalled control client that reads again gets the newest state.
+    const control = stalled[2];
+    const newest = new Promise<void>((resolve) => {
+      control.on('message', (d) => {
+        const m = JSON.parse(d.toString());
+        if (m.type === 'state' && m.state.params.speed === last) resolve();
+      });
+    });
+    control.resume();
+    await newest;
+  } finally {
+    for (const w of opened) w.terminate();
+    await s.stop();
+  }
+});
