@@ -661,6 +661,8 @@ def main():
     ap.add_argument("--refit-prior", action="store_true", help="only refit the prior (3000 steps) on runs/NAME/vaegan.pt and re-export")
     ap.add_argument("--prior-steps", type=int, default=6000, help="prior fitting steps after the last epoch")
     ap.add_argument("--reuse-clip", action="store_true", help="reuse CLIP/evaluator checkpoints in the run dir")
+    ap.add_argument("--evaluator-only", action="store_true",
+                    help="only train the evaluator CLIP (seed 2) for the whole --minutes budget -> runs/NAME/evaluator.pt")
     args = ap.parse_args()
     if args.refit_prior:
         args.resume = True
@@ -682,6 +684,12 @@ def main():
     recs, raw = load_dataset(args.smoke, args.styles)
     images = to_tensor_images(raw)
     caps, rec_cap = build_captions(recs)
+    if args.evaluator_only:
+        etok = Tokenizer(vocab_from([t for c in caps for t in c["texts"]]))
+        ev, ev_info = train_clip(2, etok, caps, rec_cap, images, eval_min if args.smoke else args.minutes, True, device)
+        torch.save({"model": ev.state_dict(), "words": etok.words, "info": ev_info}, os.path.join(run_dir, "evaluator.pt"))
+        log(f"evaluator only: {ev_info}")
+        return
     train_texts = [t for c in caps for t in c["train_texts"]]
     all_texts = [t for c in caps for t in c["texts"]]
     tok = Tokenizer(vocab_from(train_texts))

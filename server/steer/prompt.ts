@@ -2,8 +2,10 @@
 //
 //   robot | red heart:0.5 | water:-0.3
 //
-// A part's weight follows its last ":" (default 1); negative weights push away from a part.
-// Empty text (or only spaces) clears the prompt. Errors name the character position (0-based).
+// A part's weight is a number after its last ":" (default 1); negative weights push away from a
+// part. A colon followed by anything but a number is text ("person: white hair" is one part of
+// weight 1). Empty text (or only spaces) clears the prompt. Errors name the character position
+// (0-based).
 import { CommandError } from '../commands.ts';
 
 export interface PromptPart {
@@ -33,12 +35,11 @@ export function parsePrompt(text: string): PromptPart[] {
     const colon = piece.lastIndexOf(':');
     let body = piece;
     let weight = 1;
-    if (colon >= 0) {
+    const raw = colon >= 0 ? piece.slice(colon + 1) : '';
+    const w = raw.trim();
+    if (colon >= 0 && NUMBER.test(w)) {
       body = piece.slice(0, colon);
-      const raw = piece.slice(colon + 1);
-      const w = raw.trim();
       const wAt = start + colon + 1 + (raw.length - raw.trimStart().length);
-      if (!NUMBER.test(w)) throw new PromptError(`bad weight "${w}" at position ${wAt}`);
       weight = Number(w);
       if (Math.abs(weight) > MAX_WEIGHT) throw new PromptError(`weight ${w} at position ${wAt} is outside -${MAX_WEIGHT}..${MAX_WEIGHT}`);
     }

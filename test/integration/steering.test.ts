@@ -58,9 +58,9 @@ describe('steering on a live server (fixture model without a prior: CLIP-guided 
     const ok = await server.command({ type: 'prompt', text: 'robot | intelligence' });
     assert.equal(ok.status, 200);
     assert.deepEqual(ok.body.warnings, ["'intelligence' does not appear in the training captions of fixture"]);
-    const bad = await server.command({ type: 'prompt', text: 'robot | water:lots' });
+    const bad = await server.command({ type: 'prompt', text: 'robot | water:400' });
     assert.equal(bad.status, 400);
-    assert.equal(bad.body.error, 'prompt: bad weight "lots" at position 14');
+    assert.equal(bad.body.error, 'prompt: weight 400 at position 14 is outside -100..100');
     const state = await (await fetch(`${server.url}/api/state`)).json();
     assert.equal(state.prompt.text, 'robot | intelligence');
 
@@ -70,14 +70,14 @@ describe('steering on a live server (fixture model without a prior: CLIP-guided 
       const replies: any[] = [];
       ws.on('message', (d) => replies.push(JSON.parse(d.toString())));
       ws.send(JSON.stringify({ type: 'prompt', text: 'zzqx cat', id: 1 }));
-      ws.send(JSON.stringify({ type: 'prompt', text: 'cat:', id: 2 }));
+      ws.send(JSON.stringify({ type: 'prompt', text: 'cat:-200', id: 2 }));
       await waitFor(() => replies.some((m) => m.id === 2), 10_000, 'ws replies');
       const ack = replies.find((m) => m.id === 1);
       assert.equal(ack.type, 'ack');
       assert.deepEqual(ack.state.warnings, ["'zzqx' does not appear in the training captions of fixture"]);
       const err = replies.find((m) => m.id === 2);
       assert.equal(err.type, 'error');
-      assert.match(err.error, /bad weight "" at position 4/);
+      assert.match(err.error, /weight -200 at position 4 is outside/);
     } finally {
       ws.close();
     }

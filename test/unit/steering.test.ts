@@ -105,8 +105,8 @@ describe('prompts on the prior path (fixture model with a prior)', () => {
     const d = await drivenStage(fx.model);
     await d.stage.dispatch({ type: 'prompt', text: 'robot', fade: 0 }, 'test');
     const region = d.stage.engine.region.to;
-    await assert.rejects(d.stage.dispatch({ type: 'prompt', text: 'robot | red:abc' }, 'test'), {
-      message: 'prompt: bad weight "abc" at position 12',
+    await assert.rejects(d.stage.dispatch({ type: 'prompt', text: 'robot | red:500' }, 'test'), {
+      message: 'prompt: weight 500 at position 12 is outside -100..100',
       status: 400,
     });
     await assert.rejects(d.stage.dispatch({ type: 'prompt', text: 'fire | !!!' }, 'test'), /"!!!" at position 7 has no words/);
@@ -193,8 +193,8 @@ describe('prompt schedules', () => {
     assert.equal(d.stage.state().prompt.fade, 1, 'a fade of 1 beat at 60 BPM is 1 s');
     assert.equal(d.stage.state().schedule, null, 'a schedule without loop ends');
     await assert.rejects(
-      d.stage.dispatch({ type: 'schedule.start', schedule: { unit: 'beats', steps: [{ at: 0, prompt: 'a:x' }] } }, 'test'),
-      /schedule.start: step 0: prompt: bad weight "x" at position 2/,
+      d.stage.dispatch({ type: 'schedule.start', schedule: { unit: 'beats', steps: [{ at: 0, prompt: 'a:200' }] } }, 'test'),
+      /schedule.start: step 0: prompt: weight 200 at position 2 is outside -100..100/,
     );
     await assert.rejects(d.stage.dispatch({ type: 'tempo', bpm: 1000 }, 'test'), /bpm must be <= 400/);
   });
