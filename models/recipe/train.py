@@ -587,6 +587,8 @@ def write_manifest(out):
         m["resolution"] = {"width": SIZE * s, "height": SIZE * s}
     else:
         m.pop("refiner", None)
+    if os.path.exists(os.path.join(out, "lexicon.json")):  # written by build-lexicon.py
+        m["text"]["lexicon"] = "lexicon.json"
     with open(os.path.join(out, "latentstage.json"), "w") as f:
         json.dump(m, f, indent=2)
         f.write("\n")

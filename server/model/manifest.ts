@@ -40,6 +40,8 @@ export const manifestSchema = z
       dim,
       tokenizer: file,
       vocabulary: file.optional(),
+      /** Word -> caption concepts (server/steer/lexicon.ts); prompts are understood through it. */
+      lexicon: file.optional(),
     })
     .optional(),
   image: z
@@ -104,6 +106,7 @@ export function manifestFiles(m: Manifest): string[] {
     m.text?.encoder,
     m.text?.tokenizer,
     m.text?.vocabulary,
+    m.text?.lexicon,
     m.image?.encoder,
     m.prior?.file,
     m.refiner?.file,

@@ -169,7 +169,7 @@ export class Steering implements Feature {
     if (this.path === 'condition') ctx.apply({ type: 'target', condition: prompt.combined, fade });
     this.active = { prompt, region };
     this.prompts++;
-    this.setWarnings(prompt.warnings);
+    this.setWarnings(prompt.warnings, prompt.understood);
     this.restartSearch();
   }
 
@@ -212,8 +212,9 @@ export class Steering implements Feature {
     return s;
   }
 
-  private setWarnings(warnings: string[]): void {
+  private setWarnings(warnings: string[], understood: string[] = []): void {
     this.warnings = warnings;
+    this.stage.extras.understood = understood;
     for (const w of warnings) this.opts.log?.warn(w);
   }
 

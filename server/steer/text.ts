@@ -1,11 +1,14 @@
 // Prompt text -> text embeddings: tokenise every part with the model's tokenizer.json, encode all
 // parts in one batched call, and combine them as normalise(sum w_i e_i). Also reports the words
-// that never occur in the model's training captions.
+// that never occur in the model's training captions. With a lexicon (lexicon.ts), each part is first
+// understood as one of the model's caption concepts (understand.ts) and encoded as that label.
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { createTokenizer, type Tokenizer, type TokenizerSpec } from '../model/tokenizer.ts';
 import type { Model } from '../model/load.ts';
 import { PromptError, type PromptPart } from './prompt.ts';
+import { Lexicon } from './lexicon.ts';
+import { understand } from './understand.ts';
 
 export interface EncodedPrompt {
   text: string;
@@ -16,6 +19,8 @@ export interface EncodedPrompt {
   /** normalise(sum w_i e_i). */
   combined: Float32Array;
   warnings: string[];
+  /** How parts were understood through the lexicon ("blaze -> fire"); empty without one. */
+  understood: string[];
 }
 
 export function normalise(v: Float32Array): Float32Array {
@@ -52,6 +57,7 @@ export class PromptEncoder {
   private constructor(
     private readonly model: Model,
     readonly tokenizer: Tokenizer,
+    readonly lexicon: Lexicon | null = null,
   ) {}
 
   /** The model's prompt encoder, or null when the model has no text encoder. */
@@ -59,7 +65,7 @@ export class PromptEncoder {
     const text = model.manifest.text;
     if (!text || !model.runtime.encodeText) return null;
     const spec = JSON.parse(await readFile(path.join(model.dir, text.tokenizer), 'utf8')) as TokenizerSpec;
-    return new PromptEncoder(model, createTokenizer(spec));
+    return new PromptEncoder(model, createTokenizer(spec), await Lexicon.load(model));
   }
 
   /** Words of the parts that the training captions never contain, as warnings. */
@@ -74,10 +80,15 @@ export class PromptEncoder {
     const L = this.tokenizer.maxLength;
     const ids = new BigInt64Array(parts.length * L);
     const words: string[] = [];
+    const understood: string[] = [];
+    const warnings: string[] = [];
     parts.forEach((p, i) => {
-      const enc = this.tokenizer.encode(p.text);
-      if (enc.words.length === 0) throw new PromptError(`"${p.text}" at position ${p.at} has no words`);
-      words.push(...enc.words);
+      if (this.tokenizer.encode(p.text).words.length === 0) throw new PromptError(`"${p.text}" at position ${p.at} has no words`);
+      const u = this.lexicon ? understand(this.lexicon, p.text, this.model.manifest.id) : null;
+      if (u?.note) understood.push(u.note);
+      if (u) warnings.push(...u.warnings);
+      const enc = this.tokenizer.encode(u?.as ?? p.text);
+      if (!u) words.push(...enc.words);
       for (let j = 0; j < L; j++) ids[i * L + j] = BigInt(enc.ids[j]!);
     });
     const dim = this.model.manifest.text!.dim;
@@ -87,6 +98,7 @@ export class PromptEncoder {
     const sum = new Float32Array(dim);
     embeddings.forEach((e, i) => e.forEach((v, j) => (sum[j]! += weights[i]! * v)));
     if (Math.hypot(...sum) < 1e-6) throw new PromptError('the parts cancel each other out');
-    return { text, parts, weights, embeddings, combined: normalise(sum), warnings: this.warnings(words) };
+    warnings.push(...this.warnings(words));
+    return { text, parts, weights, embeddings, combined: normalise(sum), warnings: [...new Set(warnings)], understood };
   }
 }

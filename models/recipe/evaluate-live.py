@@ -1,0 +1,131 @@
+#!/usr/bin/python3
+"""Judge LIVE-WALK frames with the evaluator tiny CLIP (seed 2, never used by the model).
+
+Frames come from the real server path (live-frames.ts: prompt language, lexicon, text encoder,
+prior, steering, engine walk, ONNX generator), not from the Python modules, so this measures what
+a performer sees.
+
+Sets
+  captions     a seeded random subset of the caption labels (--n, 0 = all); target = the caption
+  paraphrases  paraphrases.json: words never in the training texts, such words in filler phrases,
+               and phrases of known words; target = the caption label written next to each
+Metrics
+  R-precision (AttnGAN style, as evaluate.py): every frame ranks its target label among 100 labels
+  (itself + 99 random others) by evaluator cosine; % ranked first (chance 1%).
+  FD (captions set): Frechet distance in the evaluator's image-embedding space between all real
+  images and the live frames; real-vs-real with the same sample count as the noise floor.
+
+Usage (from models/recipe, after train.py / train.py --evaluator-only):
+  /usr/bin/python3 evaluate-live.py --set paraphrases [--search 1] [--run main] [--model ../emoji-64]
+  /usr/bin/python3 evaluate-live.py --set captions --n 500
+Writes runs/NAME/live-SET[-search].json.
+"""
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from collections import defaultdict
+
+import numpy as np
+import torch
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from train import CLIP, HERE, SIZE, Tokenizer, build_captions, embed_texts, load_dataset, to_tensor_images, vocab_from  # noqa: E402
+from evaluate import frechet, r_precision  # noqa: E402
+
+ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--set", choices=["captions", "paraphrases"], required=True)
+    ap.add_argument("--n", type=int, default=500, help="captions set: how many captions (0 = all)")
+    ap.add_argument("--search", type=int, default=0)
+    ap.add_argument("--model", default=os.path.join(HERE, "..", "emoji-64"))
+    ap.add_argument("--run", default="main")
+    ap.add_argument("--runs", default=os.path.join(HERE, "runs"))
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--samples", type=int, default=2, help="frames per prompt")
+    ap.add_argument("--fps", type=float, default=2)
+    ap.add_argument("--tag", default="", help="suffix of the output file")
+    ap.add_argument("--threads", type=int, default=2)
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+    t0 = time.time()
+    run_dir = os.path.join(args.runs, args.run)
+
+    recs, raw = load_dataset()
+    caps, rec_cap = build_captions(recs)
+    labels = [c["label"] for c in caps]
+    by_label = {l: i for i, l in enumerate(labels)}
+    etok = Tokenizer(vocab_from([t for c in caps for t in c["texts"]]))
+    evck = torch.load(os.path.join(run_dir, "evaluator.pt"))
+    assert evck["words"] == etok.words
+    ev = CLIP(etok.size, etok.ngram_offset)
+    ev.load_state_dict(evck["model"])
+    ev.eval()
+    rng = np.random.default_rng(args.seed)
+
+    if args.set == "captions":
+        idx = np.arange(len(caps)) if args.n <= 0 else np.sort(rng.choice(len(caps), min(args.n, len(caps)), replace=False))
+        items = [{"text": labels[i], "target": int(i), "kind": "caption", "group": "captions"} for i in idx]
+    else:
+        doc = json.load(open(os.path.join(HERE, "paraphrases.json")))
+        items = [{"text": p["text"], "target": by_label[p["label"]], "kind": p["kind"], "group": p["group"]} for p in doc["prompts"]]
+
+    out_dir = os.path.join(run_dir, "live")
+    os.makedirs(out_dir, exist_ok=True)
+    name = f"live-{args.set}{'-search' if args.search else ''}{args.tag}"
+    prompts_file = os.path.join(out_dir, f"{name}.prompts.json")
+    frames_file = os.path.join(out_dir, f"{name}.u8")
+    json.dump([it["text"] for it in items], open(prompts_file, "w"))
+    cmd = ["nice", "-n", "10", "node", "--import", "tsx", os.path.join(HERE, "live-frames.ts"), prompts_file, frames_file,
+           "--model", os.path.abspath(args.model), "--samples", str(args.samples), "--fps", str(args.fps), "--search", str(args.search)]
+    print(" ".join(cmd), file=sys.stderr)
+    subprocess.run(cmd, cwd=ROOT, check=True)
+    info = json.load(open(frames_file + ".json"))
+    h, w = info["height"], info["width"]
+    frames = np.fromfile(frames_file, dtype=np.uint8).reshape(len(items) * args.samples, h, w, 3)
+    x = to_tensor_images(frames)
+    if h != SIZE:
+        x = torch.nn.functional.interpolate(x, size=(SIZE, SIZE), mode="area")
+
+    with torch.no_grad():
+        emb = torch.cat([ev.image(x[i : i + 512]) for i in range(0, x.shape[0], 512)]).numpy()
+        label_emb = embed_texts(ev.text, etok, labels, "cpu").numpy()
+    target = np.repeat(np.array([it["target"] for it in items]), args.samples)
+    kinds = np.repeat(np.array([it["kind"] for it in items]), args.samples)
+    groups = np.repeat(np.array([it["group"] for it in items]), args.samples)
+
+    res = {"set": args.set, "search": bool(args.search), "prompts": len(items), "frames": int(emb.shape[0]),
+           "walk": {k: info[k] for k in ("fade", "dwell", "fps", "samples", "seed")}}
+    res["r_precision"] = round(r_precision(emb, target, label_emb, np.random.default_rng(args.seed)), 2)
+    for key, arr in (("by_kind", kinds), ("by_group", groups)):
+        res[key] = {}
+        for k in sorted(set(arr)):
+            m = arr == k
+            res[key][k] = {"n": int(m.sum() // args.samples), "r_precision": round(r_precision(emb[m], target[m], label_emb, np.random.default_rng(args.seed)), 2)}
+    # top-1 among all captions (stricter): is the target the evaluator's first choice of 1,914?
+    res["top1_of_all"] = round(100.0 * float(((emb @ label_emb.T).argmax(1) == target).mean()), 2)
+    res["mean_similarity_main_clip"] = round(float(np.mean([m["similarity"] for m in info["meta"]])), 4)
+    if args.set == "captions":
+        with torch.no_grad():
+            xr = to_tensor_images(raw)
+            real = torch.cat([ev.image(xr[i : i + 512]) for i in range(0, xr.shape[0], 512)]).numpy()
+        res["fd_real_vs_live"] = round(frechet(real, emb), 4)
+        sub = rng.choice(len(real), emb.shape[0], replace=False)
+        res["fd_real_vs_real_same_n"] = round(frechet(real, real[sub]), 4)
+    per = defaultdict(list)
+    for i, it in enumerate(items):
+        per["understood"].append({"prompt": it["text"], "target": labels[it["target"]], "understood": info["meta"][i]["understood"],
+                                  "warnings": info["meta"][i]["warnings"],
+                                  "hits": int(sum((emb[i * args.samples + s] @ label_emb.T).argmax() == it["target"] for s in range(args.samples)))})
+    res["seconds"] = round(time.time() - t0)
+    json.dump({**res, "prompts_detail": per["understood"]}, open(os.path.join(out_dir, f"{name}.json"), "w"), indent=1)
+    print(json.dumps(res, indent=1))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,59 @@
+// Live-walk frames for the evaluation: drives the real server path (prompt language, lexicon,
+// text encoder, prior, steering, engine walk, ONNX generator) on a hand-driven stage and dumps
+// the frames for evaluate-live.py to judge.
+//
+//   node --import tsx models/recipe/live-frames.ts PROMPTS.json OUT.u8 [--model models/emoji-64]
+//     [--fade 1.5] [--dwell 3] [--fps 5] [--samples 2] [--search 0|1] [--seed 1]
+//
+// PROMPTS.json: ["fire", "a roaring blaze", ...]. One stage walks through the prompts in order,
+// like a performer: each prompt fades in over --fade s, the walk goes on for --dwell s, and
+// --samples frames are taken evenly over the last half of the dwell. OUT.u8: N x samples x H x W x 3
+// uint8 (RGB); OUT.u8.json: size, per-prompt understanding and warnings, mean similarity.
+import { readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { loadModel } from '../../server/model/load.ts';
+import { drivenStage } from '../../test/helpers/steer.ts';
+
+function flag(name: string, fallback: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? process.argv[i + 1]! : fallback;
+}
+
+const [promptsFile, outFile] = process.argv.slice(2);
+if (!promptsFile || !outFile) {
+  console.error('usage: live-frames.ts PROMPTS.json OUT.u8 [--model dir] [--fade s] [--dwell s] [--fps n] [--samples n] [--search 0|1] [--seed n]');
+  process.exit(2);
+}
+const modelDir = flag('model', path.join(import.meta.dirname, '..', 'emoji-64'));
+const fade = Number(flag('fade', '1.5'));
+const dwell = Number(flag('dwell', '3'));
+const fps = Number(flag('fps', '5'));
+const samples = Number(flag('samples', '2'));
+const search = flag('search', '0') === '1';
+const seed = Number(flag('seed', '1'));
+
+const prompts = JSON.parse(readFileSync(promptsFile, 'utf8')) as string[];
+const model = await loadModel(modelDir);
+const d = await drivenStage(model, { seed });
+await d.stage.dispatch({ type: 'set', search: search ? 1 : 0 }, 'eval');
+const frameCount = Math.round(dwell * fps);
+const takeAt = new Set(Array.from({ length: samples }, (_, i) => frameCount - 1 - Math.floor((i * frameCount) / (2 * samples))));
+const chunks: Buffer[] = [];
+const meta: { prompt: string; understood: unknown; warnings: unknown; similarity: number }[] = [];
+let size: [number, number] = [0, 0];
+const t0 = Date.now();
+for (const [i, text] of prompts.entries()) {
+  await d.stage.dispatch({ type: 'prompt', text, fade }, 'eval');
+  const frames = await d.run(frameCount, { search, fps });
+  const taken = frames.filter((_, k) => takeAt.has(k));
+  for (const f of taken) chunks.push(f.rgb);
+  size = [taken[0]!.height, taken[0]!.width];
+  const st = d.stage.state() as Record<string, unknown>;
+  meta.push({ prompt: text, understood: st.understood ?? [], warnings: st.warnings ?? [], similarity: taken.reduce((a, f) => a + f.info.similarity, 0) / taken.length });
+  if (i % 100 === 99) console.error(`${i + 1}/${prompts.length} prompts, ${((Date.now() - t0) / 1000).toFixed(0)} s`);
+}
+d.steering.close();
+writeFileSync(outFile, Buffer.concat(chunks));
+writeFileSync(`${outFile}.json`, JSON.stringify({ prompts: prompts.length, samples, height: size[0], width: size[1], search, fade, dwell, fps, seed, meta }));
+await model.runtime.close();
+console.error(`${prompts.length} prompts x ${samples} frames in ${((Date.now() - t0) / 1000).toFixed(0)} s`);

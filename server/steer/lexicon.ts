@@ -1,0 +1,100 @@
+// A model's lexicon (models/<id>/lexicon.json, format "latentstage-lexicon/1"): English word ->
+// the caption concepts (labels) it can mean, built from the training texts and WordNet by the
+// model's recipe. Optional: a model without one steers by its text encoder alone.
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { Model } from '../model/load.ts';
+
+/** n: names a thing (noun or caption word); m: modifier only (adjective/adverb); v: verb only. */
+export type WordKind = 'n' | 'm' | 'v';
+
+export interface LexiconSpec {
+  format: string;
+  concepts: string[];
+  stopwords: string[];
+  prepositions: string[];
+  /** word -> [kind, [concept index, strength], ...], strongest first. */
+  words: Record<string, [WordKind, ...[number, number][]]>;
+}
+
+export interface Sense {
+  concept: number;
+  strength: number;
+}
+
+export interface Entry {
+  /** The form found in the lexicon ("noodles" is found as "noodle" when only that is listed). */
+  word: string;
+  kind: WordKind;
+  senses: Sense[];
+}
+
+/** Base forms of an inflected English word, most likely first (WordNet's detachment rules). */
+export function baseForms(w: string): string[] {
+  const out: string[] = [];
+  const add = (b: string) => {
+    if (b.length >= 3 && b !== w && !out.includes(b)) out.push(b);
+  };
+  const rules: [string, string][] = [
+    ['ses', 's'], ['xes', 'x'], ['zes', 'z'], ['ches', 'ch'], ['shes', 'sh'], ['men', 'man'], ['ies', 'y'], ['s', ''],
+    ['es', 'e'], ['es', ''], ['ed', 'e'], ['ed', ''], ['ing', 'e'], ['ing', ''], ['er', ''], ['est', ''], ['er', 'e'], ['est', 'e'],
+  ];
+  for (const [suf, rep] of rules) if (w.endsWith(suf)) add(w.slice(0, w.length - suf.length) + rep);
+  for (const suf of ['ing', 'ed', 'er', 'est']) {
+    const k = w.length - suf.length;
+    if (w.endsWith(suf) && k > 3 && w[k - 1] === w[k - 2]) add(w.slice(0, k - 1));
+  }
+  return out;
+}
+
+export class Lexicon {
+  readonly concepts: string[];
+  readonly stopwords: Set<string>;
+  readonly prepositions: Set<string>;
+  /** Each concept's label words, without stopwords. */
+  readonly conceptWords: string[][];
+  private readonly byLabel = new Map<string, number>();
+
+  constructor(private readonly spec: LexiconSpec) {
+    if (spec.format !== 'latentstage-lexicon/1') throw new Error(`lexicon: unknown format ${JSON.stringify(spec.format)}`);
+    this.concepts = spec.concepts;
+    this.stopwords = new Set(spec.stopwords);
+    this.prepositions = new Set(spec.prepositions);
+    this.conceptWords = spec.concepts.map((c) => words(c).filter((w) => !this.stopwords.has(w)));
+    spec.concepts.forEach((c, i) => this.byLabel.set(words(c).join(' '), i));
+  }
+
+  /** The model's lexicon, or null when its manifest declares none. */
+  static async load(model: Model): Promise<Lexicon | null> {
+    const file = model.manifest.text?.lexicon;
+    if (!file) return null;
+    return new Lexicon(JSON.parse(await readFile(path.join(model.dir, file), 'utf8')) as LexiconSpec);
+  }
+
+  /** The concept whose label is exactly these (normalised) words, if any. */
+  label(ws: string[]): number | null {
+    return this.byLabel.get(ws.join(' ')) ?? null;
+  }
+
+  /** A word's entry, trying its base forms when the word itself is not listed. */
+  lookup(word: string): Entry | null {
+    for (const w of [word, ...baseForms(word)]) {
+      const e = this.spec.words[w];
+      if (e) {
+        const [kind, ...senses] = e;
+        return { word: w, kind, senses: senses.map(([concept, strength]) => ({ concept, strength })) };
+      }
+    }
+    return null;
+  }
+}
+
+/** The tokenizer's word split (NFKD, no combining marks, lowercase, [^a-z0-9]+). */
+export function words(text: string): string[] {
+  return text
+    .normalize('NFKD')
+    .replace(/[\u0300-\u036f]/g, '')
+    .toLowerCase()
+    .split(/[^a-z0-9]+/)
+    .filter(Boolean);
+}

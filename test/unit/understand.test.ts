@@ -1,0 +1,94 @@
+// The lexicon and prompt understanding on a small hand-written lexicon (the shipped one is
+// exercised by default-model tests and the integration test).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Lexicon, baseForms, words, type LexiconSpec } from '../../server/steer/lexicon.ts';
+import { understand } from '../../server/steer/understand.ts';
+
+const concepts = ['fire', 'cat', 'cat face', 'steaming bowl', 'star', 'glowing star', 'horse', 'horse racing', 'man', 'beach with umbrella', 'dog', 'soccer ball'];
+const c = (label: string) => concepts.indexOf(label);
+const spec: LexiconSpec = {
+  format: 'latentstage-lexicon/1',
+  concepts,
+  stopwords: ['a', 'an', 'the', 'of', 'with', 'on', 'in'],
+  prepositions: ['with', 'on', 'in'],
+  words: {
+    fire: ['n', [c('fire'), 1]],
+    blaze: ['n', [c('fire'), 0.6]],
+    cat: ['n', [c('cat'), 1], [c('cat face'), 0.7]],
+    kitten: ['n', [c('cat face'), 0.75], [c('cat'), 0.5]],
+    face: ['n', [c('cat face'), 0.85]],
+    bowl: ['n', [c('steaming bowl'), 0.85]],
+    noodle: ['n', [c('steaming bowl'), 0.71]],
+    hot: ['m', [c('steaming bowl'), 0.3]],
+    star: ['n', [c('star'), 1], [c('glowing star'), 0.85]],
+    shiny: ['m', [c('glowing star'), 0.3]],
+    yellow: ['m', [c('star'), 0.2]],
+    horse: ['n', [c('horse'), 1], [c('horse racing'), 0.7]],
+    riding: ['n', [c('horse racing'), 0.5]],
+    man: ['n', [c('man'), 1]],
+    beach: ['n', [c('beach with umbrella'), 0.85]],
+    dog: ['n', [c('dog'), 1]],
+    ball: ['n', [c('soccer ball'), 0.85]],
+    democracy: ['n', [c('man'), 0.05]],
+  },
+};
+const lex = new Lexicon(spec);
+const u = (text: string) => understand(lex, text, 'toy');
+
+test('words() matches the tokenizer split and baseForms() finds base forms', () => {
+  assert.deepEqual(words('Crème Brûlée, 2 BOWLS!'), ['creme', 'brulee', '2', 'bowls']);
+  assert.ok(baseForms('noodles').includes('noodle'));
+  assert.ok(baseForms('kittens').includes('kitten'));
+  assert.ok(baseForms('running').includes('run'));
+  assert.ok(baseForms('ponies').includes('pony'));
+  assert.deepEqual(lex.lookup('noodles')?.word, 'noodle');
+  assert.equal(lex.lookup('zzqx'), null);
+});
+
+test('a label is steered as itself, without a note', () => {
+  assert.deepEqual(u('fire'), { as: 'fire', note: null, warnings: [] });
+  assert.deepEqual(u('  Cat FACE '), { as: 'cat face', note: null, warnings: [] });
+});
+
+test('an unknown word maps to the concept it means, and says so', () => {
+  assert.deepEqual(u('blaze'), { as: 'fire', note: 'blaze -> fire', warnings: [] });
+  assert.equal(u('kitten').as, 'cat face');
+  assert.equal(u('kittens').note, 'kittens -> cat face');
+});
+
+test('filler words do not drag a phrase elsewhere', () => {
+  const bowl = u('a bowl of hot noodles');
+  assert.equal(bowl.as, 'steaming bowl');
+  assert.deepEqual(bowl.warnings, []);
+  assert.equal(bowl.note, 'a bowl of hot noodles -> steaming bowl (bowl, hot and noodles)');
+  const star = u('a shiny yellow star');
+  assert.equal(star.as, 'star', 'yellow and shiny describe the star; they do not pull it to another picture');
+  assert.deepEqual(star.warnings, []);
+  // words after a preposition count less: a dog with a ball is a dog (and the ball is not drawn)
+  const dog = u('a dog with a ball');
+  assert.equal(dog.as, 'dog');
+  assert.match(dog.warnings.join(), /'a dog with a ball': ball is not part of any one picture of toy with dog; steering toward dog/);
+});
+
+test('a phrase of known words that describes nothing the model has is warned about', () => {
+  const r = u('a man riding a horse on a beach');
+  assert.equal(r.as, 'horse racing');
+  assert.equal(r.warnings.length, 1);
+  assert.match(r.warnings[0]!, /man and beach are not part of any one picture of toy with riding and horse; steering toward horse racing/);
+});
+
+test('words that map to nothing drawable are warned about; nothing at all keeps the text as typed', () => {
+  const r = u('zzqx fire');
+  assert.equal(r.as, 'fire');
+  assert.deepEqual(r.warnings, ["'zzqx' means nothing toy can draw (not in its captions or lexicon)"]);
+  const none = u('zzqx');
+  assert.equal(none.as, null);
+  assert.deepEqual(none.warnings, ["'zzqx' means nothing toy can draw (not in its captions or lexicon)"]);
+  assert.equal(u('democracy').as, null, 'too weak a link is not a meaning');
+  assert.deepEqual(u('the of a').warnings, ["'the of a' has no words that name something"]);
+});
+
+test('a lexicon of another format is refused', () => {
+  assert.throws(() => new Lexicon({ ...spec, format: 'other/2' }), /unknown format/);
+});
