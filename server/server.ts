@@ -1,5 +1,4 @@
 // Assemble a running latentstage server: model -> stage -> surfaces on one HTTP port.
-import { getRequestListener } from '@hono/node-server';
 import { createServer, type Server, type IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { AddressInfo } from 'node:net';
@@ -104,7 +103,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
   const frames = createFramesSurface(stage, { jpegQuality });
   const control = createControlSurface(stage);
   const refused = () => stage.metrics.errors.inc({ surface: 'http' });
-  const http: Server = createServer(frontDoor(access, refused, getRequestListener(app.fetch)));
+  const http: Server = createServer(frontDoor(access, refused, app));
   const reject = (socket: Duplex, status: string, text: string) => {
     refused();
     socket.end(`HTTP/1.1 ${status}\r\nContent-Type: text/plain\r\nConnection: close\r\n\r\n${text}\n`);

@@ -1,7 +1,6 @@
-// The HTTP surface (hono): REST control, state, metrics, MJPEG and the static sketches.
-import { Hono } from 'hono';
-import { bodyLimit } from 'hono/body-limit';
-import { serveStatic } from '@hono/node-server/serve-static';
+// The HTTP surface (express): REST control, state, metrics, MJPEG and the static sketches.
+// WebSockets (/frames, /control) are upgrades on the same node server (see server.ts).
+import express, { type Express, type Request, type Response, type NextFunction } from 'express';
 import path from 'node:path';
 import { createRequire } from 'node:module';
 import type { Stage } from '../stage.ts';
@@ -9,7 +8,8 @@ import { CommandError } from '../commands.ts';
 import { schemaDescription } from '../schema-info.ts';
 import type { Access } from './access.ts';
 import { viewerRequest } from './viewer-request.ts';
-import { mjpegResponse } from './mjpeg.ts';
+import { serveMjpeg } from './mjpeg.ts';
+import { readBody } from './body.ts';
 import { cardFacts } from '../model/card.ts';
 import { summarizeKeys } from '../key-summary.ts';
 
@@ -28,119 +28,129 @@ export function isJsonType(contentType: string | undefined): boolean {
   return (contentType ?? '').split(';')[0].trim().toLowerCase() === 'application/json';
 }
 
-export function createHttpApp(stage: Stage, opts: HttpOptions): Hono {
-  const app = new Hono();
+/** The request's URL (path and query; the host is not used). */
+const urlOf = (req: Request) => new URL(req.originalUrl, 'http://localhost');
+
+const fail = (res: Response, status: number, error: string) => res.status(status).json({ error });
+
+export function createHttpApp(stage: Stage, opts: HttpOptions): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+  app.set('strict routing', true);
+  app.set('case sensitive routing', true);
+  const refuse = () => stage.metrics.errors.inc({ surface: 'http' });
+
   // Viewing is open to every origin (sketches in the online p5 editor watch a local server);
   // control answers any origin's preflight but acts only for allowed ones (see access.ts).
-  app.use('*', async (c, next) => {
-    await next();
-    const origin = c.req.header('origin');
-    if (c.req.path === '/api/command') {
-      if (origin) c.res.headers.set('Access-Control-Allow-Origin', origin);
-      c.res.headers.append('Vary', 'Origin');
-    } else if (c.req.method === 'GET' || c.req.method === 'HEAD') {
-      c.res.headers.set('Access-Control-Allow-Origin', '*');
+  app.use((req, res, next) => {
+    if (req.path === '/api/command') {
+      if (req.headers.origin) res.setHeader('Access-Control-Allow-Origin', req.headers.origin);
+      res.vary('Origin');
+    } else if (req.method === 'GET' || req.method === 'HEAD') {
+      res.setHeader('Access-Control-Allow-Origin', '*');
     }
+    next();
   });
-  app.options('/api/command', (c) => {
-    c.header('Access-Control-Allow-Methods', 'POST');
-    c.header('Access-Control-Allow-Headers', 'content-type, authorization, x-latentstage-token');
-    c.header('Access-Control-Max-Age', '600');
-    return c.body(null, 204);
+  app.options('/api/command', (_req, res) => {
+    res.set({
+      'Access-Control-Allow-Methods': 'POST',
+      'Access-Control-Allow-Headers': 'content-type, authorization, x-latentstage-token',
+      'Access-Control-Max-Age': '600',
+    });
+    res.status(204).end();
   });
 
-  app.get('/health', (c) => c.json({ ok: true, frame: stage.engine.frame, fps: stage.fps, model: stage.model.manifest.id }));
-  app.get('/metrics', async (c) => {
-    c.header('Content-Type', stage.metrics.registry.contentType);
-    return c.body(await stage.metrics.registry.metrics());
+  app.get('/health', (_req, res) => res.json({ ok: true, frame: stage.engine.frame, fps: stage.fps, model: stage.model.manifest.id }));
+  app.get('/metrics', async (_req, res) => {
+    const text = await stage.metrics.registry.metrics();
+    res.setHeader('Content-Type', stage.metrics.registry.contentType);
+    res.end(text);
   });
-  app.get('/api/state', (c) => c.json(stage.state()));
-  app.get('/api/keys', (c) => c.json({ keys: stage.engine.keys, ...summarizeKeys(stage.engine.keys) }));
-  app.get('/api/schema', (c) => c.json(schemaDescription()));
-  app.get('/api/model', (c) => {
+  app.get('/api/state', (_req, res) => res.json(stage.state()));
+  app.get('/api/keys', (_req, res) => res.json({ keys: stage.engine.keys, ...summarizeKeys(stage.engine.keys) }));
+  app.get('/api/schema', (_req, res) => res.json(schemaDescription()));
+  app.get('/api/model', (_req, res) => {
     const { manifest, vocabulary, card } = stage.model;
-    return c.json({ manifest, device: stage.model.runtime.device, vocabularySize: vocabulary?.size ?? null, card, facts: cardFacts(card) });
+    res.json({ manifest, device: stage.model.runtime.device, vocabularySize: vocabulary?.size ?? null, card, facts: cardFacts(card) });
   });
-  app.get('/api/presets', async (c) => c.json(await stage.presets.list()));
-  app.get('/api/presets/:name', async (c) => {
+  app.get('/api/presets', async (_req, res) => res.json(await stage.presets.list()));
+  app.get('/api/presets/:name', async (req, res) => {
     try {
-      return c.json(await stage.presets.load(c.req.param('name')));
+      res.json(await stage.presets.load(String(req.params.name)));
     } catch (err) {
       const e = err as CommandError;
-      return c.json({ error: e.message }, e.status === 404 ? 404 : 400);
+      fail(res, e.status === 404 ? 404 : 400, e.message);
     }
   });
 
-  const refuse = () => stage.metrics.errors.inc({ surface: 'http' });
-  app.post(
-    '/api/command',
-    async (c, next) => {
-      if (!isJsonType(c.req.header('content-type'))) {
-        refuse();
-        return c.json({ error: 'commands must be sent as Content-Type: application/json' }, 415);
-      }
-      const verdict = opts.access.control(c.req.raw.headers, new URL(c.req.url));
-      if (!verdict.ok) {
-        refuse();
-        return c.json({ error: verdict.error }, verdict.status);
-      }
-      return next();
-    },
-    bodyLimit({
-      maxSize: MAX_COMMAND_BYTES,
-      onError: (c) => {
-        refuse();
-        return c.json({ error: 'command too large (64 KiB max)' }, 413);
-      },
-    }),
-    async (c) => {
-      let body: unknown;
-      try {
-        body = JSON.parse(await c.req.text());
-      } catch (err) {
-        stage.metrics.errors.inc({ surface: 'http' });
-        return c.json({ error: `malformed JSON: ${(err as Error).message}` }, 400);
-      }
-      try {
-        return c.json(await stage.dispatch(body, 'http'));
-      } catch (err) {
-        const e = err as CommandError;
-        const status = e.status === 404 ? 404 : e.status >= 500 ? 500 : 400;
-        return c.json({ error: e.message }, status);
-      }
-    },
-  );
+  app.post('/api/command', async (req, res) => {
+    if (!isJsonType(req.headers['content-type'])) {
+      refuse();
+      return fail(res, 415, 'commands must be sent as Content-Type: application/json');
+    }
+    const verdict = opts.access.control(req.headers, urlOf(req));
+    if (!verdict.ok) {
+      refuse();
+      return fail(res, verdict.status, verdict.error);
+    }
+    const text = await readBody(req, MAX_COMMAND_BYTES);
+    if (text === null) {
+      refuse();
+      return fail(res, 413, 'command too large (64 KiB max)');
+    }
+    let body: unknown;
+    try {
+      body = JSON.parse(text);
+    } catch (err) {
+      refuse();
+      return fail(res, 400, `malformed JSON: ${(err as Error).message}`);
+    }
+    try {
+      res.json(await stage.dispatch(body, 'http'));
+    } catch (err) {
+      const e = err as CommandError;
+      fail(res, e.status === 404 ? 404 : e.status >= 500 ? 500 : 400, e.message);
+    }
+  });
 
-  app.get('/frame.jpg', async (c) => {
+  app.get('/frame.jpg', async (req, res) => {
     const frame = stage.latest;
-    if (!frame) return c.json({ error: 'no frame yet' }, 503);
-    let req;
+    if (!frame) return fail(res, 503, 'no frame yet');
+    let want;
     try {
-      req = viewerRequest(new URL(c.req.url), opts.jpegQuality);
+      want = viewerRequest(urlOf(req), opts.jpegQuality);
     } catch (err) {
-      return c.json({ error: (err as Error).message }, 400);
+      return fail(res, 400, (err as Error).message);
     }
-    const enc = await frame.encode({ ...req, format: 'jpeg' });
-    return c.body(new Uint8Array(enc.data), 200, { 'Content-Type': 'image/jpeg', 'X-Frame-Index': String(frame.info.index), 'Cache-Control': 'no-store' });
+    const enc = await frame.encode({ ...want, format: 'jpeg' });
+    res.set({ 'Content-Type': 'image/jpeg', 'X-Frame-Index': String(frame.info.index), 'Cache-Control': 'no-store' });
+    res.end(enc.data);
   });
-  app.get('/stream.mjpg', (c) => {
+  app.get('/stream.mjpg', (req, res) => {
+    let want;
     try {
-      return mjpegResponse(stage, viewerRequest(new URL(c.req.url), opts.jpegQuality), opts.closing);
+      want = viewerRequest(urlOf(req), opts.jpegQuality);
     } catch (err) {
-      return c.json({ error: (err as Error).message }, 400);
+      return fail(res, 400, (err as Error).message);
     }
+    serveMjpeg(stage, want, res, opts.closing);
   });
 
   const p5 = path.resolve(path.dirname(require.resolve('p5')), '..');
-  app.get('/vendor/p5/*', serveStatic({ root: path.join(p5, 'lib'), rewriteRequestPath: (p) => p.replace(/^\/vendor\/p5/, '') }));
+  app.use('/vendor/p5', express.static(path.join(p5, 'lib'), { index: false, redirect: false }));
   const sketches = path.join(opts.root, 'sketches');
-  app.get('/sketches', (c) => c.redirect('/sketches/'));
-  app.get('/sketches/*', serveStatic({ root: sketches, rewriteRequestPath: (p) => p.replace(/^\/sketches/, '') }));
-  app.get('/', serveStatic({ root: sketches, path: 'control/index.html' }));
-  app.notFound((c) => c.json({ error: `not found: ${c.req.path}` }, 404));
-  app.onError((err, c) => {
-    stage.metrics.errors.inc({ surface: 'http' });
-    return c.json({ error: err.message }, 500);
+  app.get('/sketches', (_req, res) => res.redirect('/sketches/'));
+  app.use('/sketches', express.static(sketches));
+  app.get('/', (_req, res, next) => res.sendFile('control/index.html', { root: sketches }, (err) => err && next(err)));
+
+  app.use((req, res) => fail(res, 404, `not found: ${req.path}`));
+  app.use((err: Error & { status?: number }, _req: Request, res: Response, next: NextFunction) => {
+    refuse();
+    if (res.headersSent) return next(err);
+    // static files' own refusals (a malformed path, a directory) keep their 4xx status
+    const status = err.status && err.status >= 400 && err.status < 500 ? err.status : 500;
+    fail(res, status, err.message);
   });
   return app;
 }

@@ -1,30 +1,45 @@
 // GET /stream.mjpg: multipart MJPEG for OBS, VLC and VJ software. Pull-based: the next frame is
-// encoded only when the client has taken the previous one, so a slow client skips frames instead
-// of buffering them.
+// encoded only when the client has taken the previous one (the socket drained), so a slow client
+// skips frames instead of buffering them.
+import type { ServerResponse } from 'node:http';
 import type { Stage } from '../stage.ts';
 import type { Frame, EncodeRequest } from '../frames/frame.ts';
 
 const BOUNDARY = 'latentstage-frame';
+const CRLF = Buffer.from('\r\n');
 
-function nextFrame(stage: Stage, after: number, closing: AbortSignal): Promise<Frame | null> {
+function nextFrame(stage: Stage, after: number, stop: AbortSignal): Promise<Frame | null> {
   const latest = stage.latest;
   if (latest && latest.info.index > after) return Promise.resolve(latest);
-  if (closing.aborted) return Promise.resolve(null);
+  if (stop.aborted) return Promise.resolve(null);
   return new Promise((resolve) => {
     const onFrame = (f: Frame) => {
       cleanup();
       resolve(f);
     };
-    const onClose = () => {
+    const onStop = () => {
       cleanup();
       resolve(null);
     };
     const cleanup = () => {
       stage.off('frame', onFrame);
-      closing.removeEventListener('abort', onClose);
+      stop.removeEventListener('abort', onStop);
     };
     stage.on('frame', onFrame);
-    closing.addEventListener('abort', onClose);
+    stop.addEventListener('abort', onStop);
+  });
+}
+
+/** Resolves when the socket takes more data, or when the stream stops. */
+function drained(res: ServerResponse, stop: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      res.off('drain', done);
+      stop.removeEventListener('abort', done);
+      resolve();
+    };
+    res.on('drain', done);
+    stop.addEventListener('abort', done);
   });
 }
 
@@ -35,40 +50,38 @@ const track = (stage: Stage, delta: number) => {
   stage.setViewers('mjpeg', n);
 };
 
-export function mjpegResponse(stage: Stage, req: EncodeRequest, closing: AbortSignal): Response {
-  let last = -1;
-  let counted = true;
+/** Stream frames to `res` until the client goes or `closing` aborts (server shutdown). */
+export function serveMjpeg(stage: Stage, req: EncodeRequest, res: ServerResponse, closing: AbortSignal): void {
+  const stop = new AbortController();
+  const end = () => stop.abort();
   track(stage, 1);
-  const done = () => {
-    if (counted) track(stage, -1);
-    counted = false;
-  };
-  const body = new ReadableStream<Uint8Array>(
-    {
-      async pull(controller) {
-        const frame = await nextFrame(stage, last, closing);
-        if (!frame) {
-          done();
-          controller.close();
-          return;
-        }
+  stop.signal.addEventListener('abort', () => {
+    track(stage, -1);
+    closing.removeEventListener('abort', end);
+    if (!res.writableEnded) res.end();
+  });
+  closing.addEventListener('abort', end);
+  res.once('close', end);
+  if (closing.aborted) end();
+  res.writeHead(200, {
+    'Content-Type': `multipart/x-mixed-replace; boundary=${BOUNDARY}`,
+    'Cache-Control': 'no-store',
+    Connection: 'close',
+  });
+  void (async () => {
+    let last = -1;
+    try {
+      for (let frame = await nextFrame(stage, last, stop.signal); frame; frame = await nextFrame(stage, last, stop.signal)) {
         last = frame.info.index;
         const enc = await frame.encode({ ...req, format: 'jpeg' });
-        const head = Buffer.from(
-          `--${BOUNDARY}\r\nContent-Type: image/jpeg\r\nContent-Length: ${enc.data.length}\r\nX-Frame-Index: ${frame.info.index}\r\n\r\n`,
-        );
+        if (stop.signal.aborted) break;
+        const head = Buffer.from(`--${BOUNDARY}\r\nContent-Type: image/jpeg\r\nContent-Length: ${enc.data.length}\r\nX-Frame-Index: ${frame.info.index}\r\n\r\n`);
         stage.metrics.sent.inc();
-        controller.enqueue(Buffer.concat([head, enc.data, Buffer.from('\r\n')]));
-      },
-      cancel: done,
-    },
-    { highWaterMark: 0 },
-  );
-  return new Response(body, {
-    headers: {
-      'Content-Type': `multipart/x-mixed-replace; boundary=${BOUNDARY}`,
-      'Cache-Control': 'no-store',
-      Connection: 'close',
-    },
-  });
+        if (!res.write(Buffer.concat([head, enc.data, CRLF]))) await drained(res, stop.signal);
+      }
+    } catch {
+      // encoding failed or the socket broke: this viewer's stream ends
+    }
+    end();
+  })();
 }
