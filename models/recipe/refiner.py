@@ -135,8 +135,9 @@ def invert(args):
     meta, art = load_art(args.smoke)
     n = len(meta["records"])
     order = np.random.RandomState(0).permutation(n)
-    out_u8 = os.path.join(CACHE, "inverted.u8")
-    out_json = os.path.join(CACHE, "inverted.json")
+    name = "inverted-smoke" if args.smoke else "inverted"
+    out_u8 = os.path.join(CACHE, name + ".u8")
+    out_json = os.path.join(CACHE, name + ".json")
     done = json.load(open(out_json)) if os.path.exists(out_json) and not args.smoke else {"index": [], "l1": []}
     have = set(done["index"])
     todo = [int(i) for i in order if int(i) not in have]
@@ -251,7 +252,7 @@ class Pairs:
 
     def reload(self):
         p = os.path.join(CACHE, "inverted.json")
-        if not os.path.exists(p):
+        if self.smoke or not os.path.exists(p):
             return
         meta = json.load(open(p))
         n = len(meta["index"])
@@ -321,7 +322,7 @@ def train(args):
     torch.manual_seed(1)
     rng = np.random.RandomState(1)
     tgen = torch.Generator().manual_seed(1)
-    run = os.path.join(HERE, "runs", args.run)
+    run = os.path.join(args.runs, args.run)
     os.makedirs(run, exist_ok=True)
     meta, art = load_art(args.smoke)
     pairs = Pairs(art, args.smoke)
@@ -400,6 +401,7 @@ def main():
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--smoke", action="store_true")
     ap.add_argument("--out", default=os.path.join(HERE, "..", "emoji-256"))
+    ap.add_argument("--runs", default=os.path.join(HERE, "runs"))
     ap.add_argument("--run", default="refiner")
     ap.add_argument("--resume", action="store_true")
     ap.add_argument("--batch", type=int, default=16)

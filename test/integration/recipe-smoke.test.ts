@@ -1,5 +1,5 @@
-// The Python training recipe's smoke test: a few steps on a handful of images, end to end to ONNX.
-// Runs when PyTorch and the recipe's dataset cache are present; otherwise it says why it skipped.
+// The Python training recipe's smoke tests: a few steps on a handful of images, end to end to ONNX.
+// They run when PyTorch and the recipe's dataset caches are present; otherwise they say why they skipped.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -8,6 +8,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { ROOT } from '../../server/server.ts';
 import { readManifest } from '../../server/model/manifest.ts';
+import { loadModel } from '../../server/model/load.ts';
+import { writeFixtureModel } from '../fixtures/onnx.ts';
 
 const recipe = path.join(ROOT, 'models', 'recipe');
 const python = '/usr/bin/python3';
@@ -36,4 +38,34 @@ test('train.py --smoke trains a few steps and exports a loadable model folder', 
     assert.ok(existsSync(path.join(out, f)), `${f} exported`);
   }
   if (existsSync(path.join(out, 'MODEL_CARD.md'))) await readManifest(out);
+});
+
+function refinerWhy(): string | null {
+  const base = why();
+  if (base && !base.startsWith('the dataset cache')) return base;
+  if (!existsSync(path.join(recipe, 'cache', 'art256.json'))) return 'the 256 px art cache is not built (cd models/recipe && npm install && node build-art256.mjs)';
+  return null;
+}
+const refinerReason = refinerWhy();
+
+test('refiner.py --smoke trains a few steps and adds a working refiner to a model folder', { skip: refinerReason ? `refiner smoke test skipped: ${refinerReason}` : false, timeout: 300_000 }, async () => {
+  const tmp = mkdtempSync(path.join(tmpdir(), 'ls-refiner-'));
+  const out = writeFixtureModel(path.join(tmp, 'model'), { width: 64, height: 64 });
+  const r = spawnSync(python, ['refiner.py', 'train', '--smoke', '--out', out, '--runs', path.join(tmp, 'runs')], {
+    cwd: recipe,
+    encoding: 'utf8',
+    timeout: 280_000,
+    env: { ...process.env, OMP_WAIT_POLICY: 'PASSIVE' },
+  });
+  assert.equal(r.status, 0, `refiner.py --smoke failed:\n${r.stdout}\n${r.stderr}`);
+  const model = await loadModel(out);
+  try {
+    assert.deepEqual(model.manifest.resolution, { width: 256, height: 256 });
+    assert.equal(model.manifest.refiner?.file, 'refiner.onnx');
+    const img = await model.runtime.generate(new Float32Array(2 * model.manifest.generator.z.dim).fill(0.3), 2);
+    assert.equal(img.length, 2 * 3 * 256 * 256);
+    assert.ok(img.every((v) => v >= -1 && v <= 1));
+  } finally {
+    await model.runtime.close();
+  }
 });

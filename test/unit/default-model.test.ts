@@ -7,6 +7,7 @@ import { loadModel, type Model } from '../../server/model/load.ts';
 import { createTokenizer } from '../../server/model/tokenizer.ts';
 import { DEFAULT_MODEL } from '../../server/server.ts';
 import { dot } from '../../server/engine/vec.ts';
+import { toEncoderInput } from '../../server/steer/image.ts';
 
 let model: Model;
 before(async () => {
@@ -16,7 +17,7 @@ after(async () => {
   await model.runtime.close();
 });
 
-test('emoji-64 loads with every part and generates a batch in range', async () => {
+test('emoji-64 loads with every part and generates a batch of refined 256 px frames in range', async () => {
   const m = model.manifest;
   assert.equal(m.id, 'emoji-64');
   assert.ok(model.runtime.encodeText && model.runtime.encodeImage && model.runtime.prior);
@@ -25,7 +26,8 @@ test('emoji-64 loads with every part and generates a batch in range', async () =
   const dim = m.generator.z.dim;
   const z = Float32Array.from({ length: n * dim }, (_, i) => Math.sin(i * 12.9898) * 1.2);
   const out = await model.runtime.generate(z, n);
-  assert.equal(out.length, n * 3 * 64 * 64);
+  assert.deepEqual(m.resolution, { width: 256, height: 256 });
+  assert.equal(out.length, n * 3 * 256 * 256);
   let lo = Infinity;
   let hi = -Infinity;
   for (const v of out) {
@@ -44,7 +46,7 @@ test('matching prompt/image pairs score higher than mismatched ones', async () =
   const text = await model.runtime.encodeText!(ids, n);
   const { mean } = await model.runtime.prior!(text, n);
   const images = await model.runtime.generate(mean, n);
-  const img = await model.runtime.encodeImage!(images, n);
+  const img = await model.runtime.encodeImage!(toEncoderInput(images, n, model.manifest), n);
   const d = text.length / n;
   const row = (a: Float32Array, i: number) => a.subarray(i * d, (i + 1) * d);
   let wins = 0;
