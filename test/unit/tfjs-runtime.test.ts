@@ -6,7 +6,7 @@ import path from 'node:path';
 import { loadModel } from '../../server/model/load.ts';
 import { readManifest } from '../../server/model/manifest.ts';
 import { writeFixtureModel } from '../fixtures/onnx.ts';
-import { writeTfjsFixtureModel } from '../fixtures/tfjs.ts';
+import { writeTfjsFixtureModel, writeTfjsGraphFixtureModel } from '../fixtures/tfjs.ts';
 
 const tmp = () => mkdtempSync(path.join(tmpdir(), 'ls-tfjs-'));
 
@@ -90,5 +90,22 @@ test('a TF.js refiner upscales every generated image, and the result is NCHW', a
   } finally {
     await refined.runtime.close();
     await plain.runtime.close();
+  }
+});
+
+test('a TF.js graph model (converter output) draws the same images as the ONNX generator', async () => {
+  const root = tmp();
+  const graph = await loadModel(writeTfjsGraphFixtureModel(path.join(root, 'g')));
+  const onnx = await loadModel(writeFixtureModel(path.join(root, 'o'), { text: false, image: false, prior: false }));
+  try {
+    const z = new Float32Array(2 * 16).map((_, i) => Math.cos(i * 0.9));
+    const [a, b] = [await graph.runtime.generate(z, 2), await onnx.runtime.generate(z, 2)];
+    assert.equal(a.length, b.length);
+    let worst = 0;
+    for (let i = 0; i < a.length; i++) worst = Math.max(worst, Math.abs(a[i]! - b[i]!));
+    assert.ok(worst < 1e-4, `largest difference ${worst}`);
+  } finally {
+    await graph.runtime.close();
+    await onnx.runtime.close();
   }
 });
