@@ -38,6 +38,8 @@ import type { WorkerState } from './runtime/worker.ts';
 export interface FeatureState {
   /** Steering: words of the prompt outside the model's vocabulary. */
   warnings: string[];
+  /** Steering: how the prompt's parts were understood through the model's lexicon ("blaze -> fire"). */
+  understood: string[];
   /** Steering: similarity of the latest frame to the active prompt (null without one). */
   similarity: number | null;
   steering: SteeringStatus;

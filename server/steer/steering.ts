@@ -60,6 +60,7 @@ export class Steering implements Feature {
   active: Active | null = null;
   search: ClipSearch | null = null;
   warnings: string[] = [];
+  understood: string[] = [];
   private lastSimilarity: number | null = null;
   private readonly gauge: Gauge;
   private readonly live: boolean;
@@ -111,10 +112,11 @@ export class Steering implements Feature {
     prompt: (cmd: CommandOf<'prompt'>, ctx: CommandContext) => this.prompt(cmd, ctx),
   };
 
-  status(): Pick<FeatureState, 'warnings' | 'similarity' | 'steering'> {
+  status(): Pick<FeatureState, 'warnings' | 'understood' | 'similarity' | 'steering'> {
     const s = this.search;
     return {
       warnings: this.warnings,
+      understood: this.understood,
       similarity: this.lastSimilarity,
       steering: {
         path: this.path,
@@ -214,7 +216,7 @@ export class Steering implements Feature {
 
   private setWarnings(warnings: string[], understood: string[] = []): void {
     this.warnings = warnings;
-    this.stage.extras.understood = understood;
+    this.understood = understood;
     for (const w of warnings) this.opts.log?.warn(w);
   }
 
