@@ -4,6 +4,7 @@ import * as ort from 'onnxruntime-node';
 import path from 'node:path';
 import { generatorResolution, type Manifest } from '../model/manifest.ts';
 import type { Device, Runtime, RuntimeOptions, PriorOutput } from './runtime.ts';
+import { nhwcToNchw } from './layout.ts';
 
 const providers: Record<Device, string> = {
   cpu: 'cpu',
@@ -85,12 +86,12 @@ export async function createOnnxRuntime(dir: string, manifest: Manifest, opts: O
       if (data.length !== batch * 3 * base.width * base.height) {
         throw new Error(`generator returned ${data.length} values, expected ${batch} x 3 x ${base.height} x ${base.width}`);
       }
-      if (!refine || !refiner) return data;
+      if (!refine || !refiner) return nhwc ? nhwcToNchw(data, batch, base.height, base.width) : data;
       const refined = (await refine.run({ [refiner.input]: new ort.Tensor('float32', data, baseShape(batch)) }))[refiner.output]?.data as Float32Array | undefined;
       if (!refined || refined.length !== batch * 3 * width * height) {
         throw new Error(`refiner returned ${refined?.length ?? 'no'} values, expected ${batch} x 3 x ${height} x ${width}`);
       }
-      return refined;
+      return nhwc ? nhwcToNchw(refined, batch, height, width) : refined;
     },
     async close() {
       await Promise.all(Object.values(sessions).map((s) => s?.release()));
@@ -109,7 +110,7 @@ export async function createOnnxRuntime(dir: string, manifest: Manifest, opts: O
   if (sessions.image && image) {
     const s = sessions.image;
     runtime.encodeImage = async (images, batch) => {
-      const out = await s.run({ [image.input]: new ort.Tensor('float32', images, [batch, 3, image.size, image.size]) });
+      const out = await s.run({ [image.input]: new ort.Tensor('float32', images, image.layout === 'NHWC' ? [batch, image.size, image.size, 3] : [batch, 3, image.size, image.size]) });
       return out[image.output].data as Float32Array;
     };
   }

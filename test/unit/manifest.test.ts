@@ -86,3 +86,17 @@ test('a TF.js model folder with a missing weight shard is named in one clear mes
   await assert.rejects(readManifest(dir), missing);
   await assert.rejects(loadModel(dir), missing);
 });
+
+test('an ONNX generator with NHWC output hands out the same NCHW images as its NCHW twin', async () => {
+  const root = mkdtempSync(path.join(tmpdir(), 'ls-model-'));
+  const opts = { text: false, image: false, prior: false };
+  const [nhwc, nchw] = [await loadModel(writeFixtureModel(path.join(root, 'a'), { ...opts, nhwc: true })), await loadModel(writeFixtureModel(path.join(root, 'b'), opts))];
+  try {
+    assert.equal(nhwc.manifest.generator.output.layout, 'NHWC');
+    const z = Float32Array.from({ length: 2 * 16 }, (_, i) => Math.sin(i * 0.3));
+    assert.deepEqual(await nhwc.runtime.generate(z, 2), await nchw.runtime.generate(z, 2));
+  } finally {
+    await nhwc.runtime.close();
+    await nchw.runtime.close();
+  }
+});
