@@ -40,9 +40,12 @@ test('the default model serves 256 x 256 frames refined from its 64 px generator
 });
 
 test('a prompt steers the refined picture toward it (the encoder reads the refined frames)', async () => {
-  const similarity = () => s.stage.extras.similarity as number | null | undefined;
+  const similarity = () => s.stage.state().similarity;
   const res = await s.command({ type: 'prompt', text: 'fire', fade: 0.5 });
   assert.equal(res.status, 200, JSON.stringify(res.body));
   // the model card reports about 0.8 for fire once the walk arrives; an unrelated frame scores far lower
   await waitFor(() => (similarity() ?? 0) > 0.6, 20000, 'the similarity to fire to pass 0.6');
+  // and the frames a viewer receives carry it too
+  const frame = s.stage.latest!;
+  assert.ok(frame.info.similarity > 0.6, `frame ${frame.info.index} similarity ${frame.info.similarity}`);
 });
