@@ -146,97 +146,127 @@ async function rawFps(dir: string, seconds: number): Promise<number> {
   return fps;
 }
 
-/** Frames the server produced per second over a window. */
-async function producedFps(url: string, seconds: number): Promise<number> {
-  const f0 = await metric(url, 'latentstage_frames_total');
-  const t0 = performance.now();
-  await sleep(seconds * 1000);
-  return ((await metric(url, 'latentstage_frames_total')) - f0) / ((performance.now() - t0) / 1000);
+/** Several samples from one /metrics scrape (scrapes reset the event-loop lag histogram). */
+async function metrics(url: string, names: string[]): Promise<number[]> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  return names.map((name) => {
+    const m = text.match(new RegExp(`^${name}(?:\\{[^}]*\\})? ([0-9.eE+-]+)$`, 'm'));
+    return m ? Number(m[1]) : Number.NaN;
+  });
 }
 
-export async function benchPipeline(opts: { modelDir?: string; seconds?: number; soak?: number } = {}): Promise<Record<string, number | string>> {
+/** Frames produced per second over a window, and the event-loop delay p99 (ms) in that window. */
+async function window(url: string, seconds: number): Promise<{ fps: number; lagP99: number }> {
+  const [f0] = await metrics(url, ['latentstage_frames_total']);
+  const t0 = performance.now();
+  await sleep(seconds * 1000);
+  const [f1, lag] = await metrics(url, ['latentstage_frames_total', 'latentstage_nodejs_eventloop_lag_p99_seconds']);
+  return { fps: (f1 - f0) / ((performance.now() - t0) / 1000), lagP99: lag * 1000 };
+}
+
+type Put = (key: string, value: number) => void;
+
+export async function benchPipeline(opts: { modelDir?: string; seconds?: number; soak?: number; baseline?: string } = {}): Promise<Record<string, number | string>> {
   const seconds = opts.seconds ?? Number(process.env.BENCH_SECONDS ?? 4);
   const soak = opts.soak ?? Number(process.env.BENCH_SOAK_S ?? 60);
   const chosen = opts.modelDir ?? process.env.BENCH_MODEL;
   const model = chosen ? { dir: chosen, name: (await readManifest(chosen)).id } : await benchModel();
   const r: Record<string, number | string> = { model: model.name };
+  // BENCH_BASELINE=<another checkout>: every block runs on both, alternating which goes first, so
+  // before/after ratios come from the same minutes of a shared machine.
+  const baseline = opts.baseline ?? process.env.BENCH_BASELINE;
+  const variants: { prefix: string; root?: string }[] = [{ prefix: '' }];
+  if (baseline) variants.push({ prefix: 'baseline_', root: baseline });
+  let order = 0;
+  const block = async (fps: number, fn: (url: string, put: Put, before: number) => Promise<void>, before?: () => Promise<number>) => {
+    const vs = order++ % 2 ? [...variants].reverse() : variants;
+    for (const v of vs) {
+      const pre = before ? await before() : NaN;
+      const server = await serveChild(['--model', model.dir, '--fps', String(fps)], v.root);
+      try {
+        await sleep(1500);
+        await fn(server.url, (key, value) => (r[v.prefix + key] = value), pre);
+      } finally {
+        await server.stop();
+      }
+    }
+  };
 
-  const capped = await serveChild(['--model', model.dir, '--fps', '60']);
-  try {
-    await sleep(1000);
-    const f512 = await measureViewers(capped.url, Array(50).fill('format=jpeg&size=512'), seconds);
-    r.viewers_50_at_512_fps_mean = round(mean(f512), 1);
-    r.viewers_50_at_512_fps_min = round(Math.min(...f512), 1);
-    const f1024 = await measureViewers(capped.url, ['format=jpeg&size=1024'], seconds);
-    r.viewer_1_at_1024_fps = round(f1024[0], 1);
+  await block(60, async (url, put) => {
+    const f512 = await measureViewers(url, Array(50).fill('format=jpeg&size=512'), seconds);
+    put('viewers_50_at_512_fps_mean', round(mean(f512), 1));
+    put('viewers_50_at_512_fps_min', round(Math.min(...f512), 1));
+    const f1024 = await measureViewers(url, ['format=jpeg&size=1024'], seconds);
+    put('viewer_1_at_1024_fps', round(f1024[0], 1));
     const sizes = [64, 256, 512, 1024];
-    const mixed = await measureViewers(capped.url, sizes.map((s) => `format=jpeg&size=${s}`), seconds);
-    sizes.forEach((s, i) => (r[`mixed_sizes_fps_at_${s}`] = round(mixed[i], 1)));
+    const mixed = await measureViewers(url, sizes.map((s) => `format=jpeg&size=${s}`), seconds);
+    sizes.forEach((s, i) => put(`mixed_sizes_fps_at_${s}`, round(mixed[i], 1)));
+  });
 
-    // the curve: mean and min fps for N viewers at 512 px; "hold" = every viewer >= 59 fps
+  // the curve: mean and min fps for N viewers at 512 px; "hold" = every viewer >= 59 fps
+  await block(60, async (url, put) => {
     let held = 0;
     for (const n of [1, 10, 25, 50, 100, 150, 200]) {
-      const f = await measureViewers(capped.url, Array(n).fill('format=jpeg&size=512'), Math.max(2, seconds - 1));
-      r[`curve_512_viewers_${n}_fps_mean`] = round(mean(f), 1);
-      r[`curve_512_viewers_${n}_fps_min`] = round(Math.min(...f), 1);
+      const f = await measureViewers(url, Array(n).fill('format=jpeg&size=512'), Math.max(2, seconds - 1));
+      put(`curve_512_viewers_${n}_fps_mean`, round(mean(f), 1));
+      put(`curve_512_viewers_${n}_fps_min`, round(Math.min(...f), 1));
       if (Math.min(...f) >= 59) held = n;
     }
-    r.viewers_512_holding_59fps = held;
+    put('viewers_512_holding_59fps', held);
+  });
 
-    const lat = await commandLatency(capped.url, 60);
-    r.command_to_frame_p50_ms = round(percentile(lat, 50), 1);
-    r.command_to_frame_p95_ms = round(percentile(lat, 95), 1);
+  await block(60, async (url, put) => {
+    const lat = await commandLatency(url, 60);
+    put('command_to_frame_p50_ms', round(percentile(lat, 50), 1));
+    put('command_to_frame_p95_ms', round(percentile(lat, 95), 1));
+  });
 
-    // steering search off vs on at cap 60, with one 512 px viewer; event-loop delay with it on
-    const c = await control(capped.url);
-    await c.send({ type: 'prompt', text: '' });
-    await c.send({ type: 'set', search: 0 });
+  // steering search off vs on at cap 60; event-loop delay p99 in each window
+  await block(60, async (url, put) => {
+    const c = await control(url);
     await sleep(500);
-    const off = await producedFps(capped.url, seconds);
+    const off = await window(url, seconds);
     await c.send({ type: 'prompt', text: 'robot | red heart:0.5', fade: 1 });
     await c.send({ type: 'set', search: 1 });
     await sleep(1000);
-    await metric(capped.url, 'latentstage_nodejs_eventloop_lag_p99_seconds'); // resets the window
-    const on = await producedFps(capped.url, seconds);
-    const lag = await metric(capped.url, 'latentstage_nodejs_eventloop_lag_p99_seconds');
-    r.fps_search_off = round(off, 1);
-    r.fps_search_on = round(on, 1);
-    r.fps_ratio_search_on_vs_off = round(on / off, 3);
-    r.event_loop_delay_p99_ms_search_on = round(lag * 1000, 2);
-    await c.send({ type: 'set', search: 0 });
-    await c.send({ type: 'prompt', text: '' });
+    const on = await window(url, seconds);
     c.close();
+    put('fps_search_off', round(off.fps, 1));
+    put('fps_search_on', round(on.fps, 1));
+    put('fps_ratio_search_on_vs_off', round(on.fps / off.fps, 3));
+    put('event_loop_delay_p99_ms_search_off', round(off.lagP99, 2));
+    put('event_loop_delay_p99_ms_search_on', round(on.lagP99, 2));
+  });
 
-    // RSS soak: 50 viewers at 512 px for `soak` seconds, RSS sampled every 5 s
-    const v = await openViewers(capped.url, Array(50).fill('format=jpeg&size=512'));
+  // RSS soak: 50 viewers at 512 px for `soak` seconds, RSS sampled every 5 s
+  await block(60, async (url, put) => {
+    const v = await openViewers(url, Array(50).fill('format=jpeg&size=512'));
     const rss: number[] = [];
     const t0 = performance.now();
     while (performance.now() - t0 < soak * 1000) {
-      rss.push((await metric(capped.url, 'latentstage_process_resident_memory_bytes')) / 2 ** 20);
+      rss.push((await metric(url, 'latentstage_process_resident_memory_bytes')) / 2 ** 20);
       await sleep(5000);
     }
     v.close();
     const half = Math.max(1, Math.floor(rss.length / 2));
-    r.soak_seconds = soak;
-    r.rss_mb_50_viewers_start = round(rss[0], 1);
-    r.rss_mb_50_viewers_end = round(rss[rss.length - 1], 1);
-    r.rss_mb_50_viewers_max = round(Math.max(...rss), 1);
-    r.rss_mb_second_half_growth = round(Math.max(...rss.slice(half)) - Math.max(...rss.slice(0, half)), 1);
-  } finally {
-    await capped.stop();
-  }
+    put('soak_seconds', soak);
+    put('rss_mb_50_viewers_start', round(rss[0], 1));
+    put('rss_mb_50_viewers_end', round(rss[rss.length - 1], 1));
+    put('rss_mb_50_viewers_max', round(Math.max(...rss), 1));
+    put('rss_mb_second_half_growth', round(Math.max(...rss.slice(half)) - Math.max(...rss.slice(0, half)), 1));
+  });
 
-  const raw = await rawFps(model.dir, seconds);
-  r.raw_fps_batch1 = round(raw, 1);
-  const uncapped = await serveChild(['--model', model.dir, '--fps', '0']);
-  try {
-    await sleep(1000);
-    const f = await measureViewers(uncapped.url, ['format=jpeg'], seconds);
-    r.uncapped_delivered_fps = round(f[0], 1);
-    r.uncapped_delivered_over_raw = round(f[0] / raw, 3);
-  } finally {
-    await uncapped.stop();
-  }
+  // uncapped: delivered to one JPEG viewer over the raw generator fps measured just before
+  await block(
+    0,
+    async (url, put, raw) => {
+      const f = await measureViewers(url, ['format=jpeg'], seconds);
+      put('raw_fps_batch1', round(raw, 1));
+      put('uncapped_delivered_fps', round(f[0], 1));
+      put('uncapped_delivered_over_raw', round(f[0] / raw, 3));
+    },
+    () => rawFps(model.dir, seconds),
+  );
   return r;
 }
 

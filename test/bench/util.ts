@@ -34,10 +34,13 @@ export interface ServerChild {
   stop(): Promise<void>;
 }
 
-/** Run `latentstage serve` in a child process (so its CPU and memory are its own). */
-export async function serveChild(args: string[]): Promise<ServerChild> {
-  const proc = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'server/cli.ts'), 'serve', '--port', '0', ...args], {
-    cwd: ROOT,
+/**
+ * Run `latentstage serve` in a child process (so its CPU and memory are its own); `root` runs
+ * another checkout (e.g. an earlier commit, for before/after ratios in one run).
+ */
+export async function serveChild(args: string[], root = ROOT): Promise<ServerChild> {
+  const proc = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'server/cli.ts'), 'serve', '--port', '0', ...args], {
+    cwd: root,
     env: { ...process.env, LOG_LEVEL: 'warn' },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
