@@ -22,6 +22,7 @@ import { hashN } from '../engine/prng.ts';
 import { parsePrompt } from './prompt.ts';
 import { PromptEncoder, promptScore, normalise, type EncodedPrompt } from './text.ts';
 import { ClipSearch } from './search.ts';
+import { RuntimeCrashError } from '../runtime/worker.ts';
 import { toEncoderInput } from './image.ts';
 
 const SUPERSEDED = new Error('search superseded');
@@ -269,7 +270,11 @@ export class Steering implements Feature {
       }
     } catch (err) {
       if (err !== SUPERSEDED) this.opts.log?.error?.(`search stopped: ${(err as Error).message}`);
-      if (this.search === s) this.search = null;
+      if (this.search === s) {
+        this.search = null;
+        // the runtime worker crashed under it: start over once the fresh worker is up
+        if (err instanceof RuntimeCrashError) this.restartSearch();
+      }
     }
   }
 

@@ -75,3 +75,21 @@ test('shutdown joins the runtime worker', async () => {
   assert.equal(runtime.state, 'closed');
   await assert.rejects(runtime.generate(new Float32Array(s.stage.model.manifest.generator.z.dim), 1), /closed/);
 });
+
+test('the steering search goes on after a runtime worker crash', async () => {
+  const s = await startTestServer({ fps: 30, fixture: { prior: false } });
+  try {
+    const runtime = s.stage.model.runtime as WorkerRuntime;
+    assert.equal(s.steering.path, 'search');
+    assert.equal((await s.command({ type: 'prompt', text: 'robot' })).status, 200);
+    await waitFor(() => (s.steering.search?.evaluated ?? 0) > 0, 20000, 'the search to evaluate candidates');
+    runtime.simulateCrash();
+    await waitFor(() => runtime.crashes === 1 && runtime.state === 'running', 20000, 'the worker to restart');
+    // whether a call was in flight (the search starts over) or not (it just goes on)
+    const after = s.steering.search;
+    const seen = after?.evaluated ?? 0;
+    await waitFor(() => s.steering.search !== null && (s.steering.search !== after || s.steering.search.evaluated > seen), 20000, 'the search to evaluate candidates again');
+  } finally {
+    await s.stop();
+  }
+});
