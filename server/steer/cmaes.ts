@@ -105,6 +105,28 @@ export class CmaEs {
 
   /** Update the distribution from evaluated candidates (costs: lower is better). */
   tell(xs: Float64Array[], costs: number[]): void {
+    const due = this.update(xs, costs);
+    if (due) this.applyEigen(symmetricEigen(this.n, due));
+  }
+
+  /**
+   * tell() without the eigendecomposition: returns a copy of C when one is due (decompose it with
+   * symmetricEigen anywhere, e.g. in another thread, and hand the result to applyEigen before the
+   * next ask), else null. Gives exactly the same search as tell().
+   */
+  tellDeferred(xs: Float64Array[], costs: number[]): Float64Array | null {
+    return this.update(xs, costs);
+  }
+
+  /** Install the eigendecomposition of the C that tellDeferred returned. */
+  applyEigen(eigen: { values: ArrayLike<number>; vectors: ArrayLike<number> }): void {
+    const { n, B, D } = this;
+    if (eigen.values.length !== n || eigen.vectors.length !== n * n) throw new RangeError(`eigendecomposition must be of a ${n} x ${n} matrix`);
+    B.set(eigen.vectors);
+    for (let i = 0; i < n; i++) D[i] = Math.sqrt(Math.max(eigen.values[i]!, 1e-20));
+  }
+
+  private update(xs: Float64Array[], costs: number[]): Float64Array | null {
     const { n, mu, weights: w, cc, cs, c1, cmu, B, D, C } = this;
     if (xs.length !== costs.length || xs.length < mu) throw new RangeError(`tell needs at least ${mu} candidates with costs`);
     const order = costs.map((c, i) => [Number.isNaN(c) ? Infinity : c, i] as const).sort((a, b) => a[0] - b[0]);
@@ -163,19 +185,9 @@ export class CmaEs {
     // Lazy eigendecomposition: O(n^3), so only every few generations (tutorial, footnote).
     if (this.evaluations - this.eigenAt > this.lambda / (c1 + cmu) / n / 10) {
       this.eigenAt = this.evaluations;
-      this.decompose();
+      return Float64Array.from(C);
     }
-  }
-
-  private decompose(): void {
-    const { n, C, B, D } = this;
-    const V = Float64Array.from(C);
-    const d = new Float64Array(n);
-    const e = new Float64Array(n);
-    tred2(n, V, d, e);
-    tql2(n, V, d, e);
-    B.set(V);
-    for (let i = 0; i < n; i++) D[i] = Math.sqrt(Math.max(d[i]!, 1e-20));
+    return null;
   }
 }
 

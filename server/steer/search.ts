@@ -8,6 +8,7 @@
 // the live frame loop can interleave them with frames.
 import { performance } from 'node:perf_hooks';
 import { CmaEs } from './cmaes.ts';
+import { eigenOffThread } from './eigen.ts';
 import { toEncoderInput } from './image.ts';
 import { promptScore, type EncodedPrompt } from './text.ts';
 import type { Model } from '../model/load.ts';
@@ -97,6 +98,8 @@ export class ClipSearch {
       });
       i += take;
     }
-    this.es.tell(xs, costs);
+    // the O(n^3) eigendecomposition, when due, runs in a worker thread; same result as tell()
+    const due = this.es.tellDeferred(xs, costs);
+    if (due) this.es.applyEigen(await eigenOffThread(this.es.n, due));
   }
 }

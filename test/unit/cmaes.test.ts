@@ -60,3 +60,29 @@ test('CMA-ES rejects bad input', () => {
   const es = new CmaEs({ mean: [0, 0], sigma: 1 });
   assert.throws(() => es.tell(es.ask().slice(0, 1), [1]), /at least/);
 });
+
+test('a deferred eigendecomposition (in another thread) gives exactly the same search as tell()', async () => {
+  const { eigenOffThread } = await import('../../server/steer/eigen.ts');
+  const f = (x: ArrayLike<number>) => {
+    let s = 0;
+    for (let i = 0; i < x.length; i++) s += (i + 1) * (x[i]! - 0.3) ** 2;
+    return s;
+  };
+  const inline = new CmaEs({ mean: new Float64Array(12).fill(0.5), sigma: 0.5, seed: 3 });
+  const deferred = new CmaEs({ mean: new Float64Array(12).fill(0.5), sigma: 0.5, seed: 3 });
+  let decompositions = 0;
+  for (let g = 0; g < 40; g++) {
+    const a = inline.ask();
+    inline.tell(a, a.map(f));
+    const b = deferred.ask();
+    const due = deferred.tellDeferred(b, b.map(f));
+    if (due) {
+      decompositions++;
+      deferred.applyEigen(await eigenOffThread(deferred.n, due));
+    }
+  }
+  assert.ok(decompositions > 0, 'some decompositions ran in the worker');
+  assert.deepEqual([...deferred.mean], [...inline.mean]);
+  assert.equal(deferred.sigma, inline.sigma);
+  assert.throws(() => deferred.applyEigen({ values: [1], vectors: [1] }), /12 x 12/);
+});
