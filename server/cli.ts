@@ -11,6 +11,7 @@ import { oscFromFlags } from './surfaces/osc.ts';
 import { ROOT } from './server.ts';
 import { normalizeHost, normalizeOrigin } from './surfaces/access.ts';
 import { renderCli, RenderUsageError, RENDER_USAGE } from './record/render-cli.ts';
+import { streamUrl, oscPrefix } from './schema-atoms.ts';
 
 const USAGE = `usage: latentstage serve [options]
 
@@ -59,12 +60,12 @@ const serveSchema = z.object({
   'allow-origin': z.array(z.string()).optional(),
   'allow-host': z.array(z.string()).optional(),
   recordings: z.string().min(1).optional(),
-  stream: z.string().regex(/^(rtmps?|srt|udp|tcp):\/\/\S+$/, '--stream must be an rtmp://, rtmps://, srt://, udp:// or tcp:// URL').optional(),
+  stream: streamUrl('--stream').optional(),
   'osc-port': int('osc-port', 0, 65535).optional(),
   'osc-host': z.string().min(1).optional(),
   'osc-allow': z.string().optional(),
   'osc-map': z.string().min(1).optional(),
-  'osc-prefix': z.string().regex(/^(\/[A-Za-z0-9_.-]+)+$/, '--osc-prefix must look like /ls').optional(),
+  'osc-prefix': oscPrefix('--osc-prefix').optional(),
   'osc-feedback': z.string().regex(/^(\[[^\]\s]+\]|[^:\s]+):\d{1,5}$/, '--osc-feedback must be HOST:PORT').optional(),
 });
 

@@ -2,34 +2,19 @@
 // input into these zod-validated commands.
 import { z } from 'zod';
 import { paramsPatchSchema, eases, numericParams } from './params.ts';
-import { scheduleSchema, bpmSchema } from './steer/schedule-schema.ts';
+import { scheduleSchema } from './steer/schedule-schema.ts';
 import { describeIssues } from './zod-issues.ts';
+import * as atoms from './schema-atoms.ts';
+import { seed, fade, videoSize } from './schema-atoms.ts';
 
-const presetName = z
-  .string({ error: 'name must be a string' })
-  .regex(/^[a-z0-9_-]{1,64}$/, 'name must be 1-64 characters of a-z, 0-9, _ or -');
-
-const seed = z
-  .number({ error: 'seed must be a number' })
-  .int('seed must be an integer')
-  .min(0, 'seed must be >= 0')
-  .max(0xffffffff, 'seed must be < 2^32');
-
-const fade = z.number({ error: 'fade must be a number' }).min(0, 'fade must be >= 0').max(600, 'fade must be <= 600 seconds');
-
-const videoSize = z
-  .number({ error: 'size must be a number' })
-  .int('size must be an integer')
-  .min(16, 'size must be >= 16')
-  .max(4096, 'size must be <= 4096')
-  .refine((n) => n % 2 === 0, 'size must be even');
+const presetName = atoms.name();
 
 export const commandSchemas = {
   prompt: z.strictObject({
     type: z.literal('prompt'),
-    text: z.string({ error: 'text must be a string' }).max(1000, 'text must be at most 1000 characters'),
+    text: atoms.promptText(),
     fade: fade.optional(),
-    strength: z.number().min(0).max(1).optional(),
+    strength: atoms.strength.optional(),
   }),
   set: paramsPatchSchema
     .extend({ type: z.literal('set') })
@@ -47,7 +32,7 @@ export const commandSchemas = {
   }),
   'preset.load': z.strictObject({ type: z.literal('preset.load'), name: presetName }),
   'preset.save': z.strictObject({ type: z.literal('preset.save'), name: presetName }),
-  tempo: z.strictObject({ type: z.literal('tempo'), bpm: bpmSchema }),
+  tempo: z.strictObject({ type: z.literal('tempo'), bpm: atoms.bpm }),
   beat: z.strictObject({ type: z.literal('beat') }),
   'schedule.start': z.strictObject({ type: z.literal('schedule.start'), schedule: scheduleSchema.optional() }),
   'schedule.stop': z.strictObject({ type: z.literal('schedule.stop') }),
@@ -55,10 +40,7 @@ export const commandSchemas = {
   'record.stop': z.strictObject({ type: z.literal('record.stop') }),
   'stream.start': z.strictObject({
     type: z.literal('stream.start'),
-    url: z
-      .string({ error: 'url must be a string' })
-      .max(2000, 'url must be at most 2000 characters')
-      .regex(/^(rtmps?|srt|udp|tcp):\/\/[^\s]+$/, 'url must be rtmp://, rtmps://, srt://, udp:// or tcp://'),
+    url: atoms.streamUrl(),
     size: videoSize.optional(),
   }),
   'stream.stop': z.strictObject({ type: z.literal('stream.stop') }),

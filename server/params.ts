@@ -2,6 +2,7 @@
 // the control page's sliders are all generated from this table: add a parameter here and every
 // surface gets it.
 import { z } from 'zod';
+import { FADE_MAX } from './schema-atoms.ts';
 
 export interface NumericParam {
   min: number;
@@ -16,7 +17,7 @@ export const numericParams = {
   speed: { min: 0, max: 4, default: 0.3, step: 0.01, unit: 'keys/s', doc: 'Drift rate: new latent keypoints per second (drift mode).' },
   truncation: { min: 0, max: 2, default: 0.8, step: 0.01, doc: 'Distance from the centre of the latent space: low is typical and calm, high is wild.' },
   period: { min: 0.5, max: 3600, default: 16, step: 0.5, unit: 's', doc: 'Seconds for one lap of the closed orbit (loop mode); the orbit returns exactly to its start.' },
-  fade: { min: 0, max: 120, default: 2, step: 0.1, unit: 's', doc: 'Default fade time of a prompt change.' },
+  fade: { min: 0, max: FADE_MAX, default: 2, step: 0.1, unit: 's', doc: 'Default fade time of a prompt change.' },
   strength: { min: 0, max: 1, default: 1, step: 0.01, doc: 'How strongly the active prompt pulls the walk.' },
   hold: { min: 0, max: 600, default: 2, step: 0.1, unit: 's', doc: 'Keyframes: seconds held on each key.' },
   transition: { min: 0.05, max: 600, default: 3, step: 0.05, unit: 's', doc: 'Keyframes: seconds to glide from one key to the next.' },

@@ -6,11 +6,11 @@ import { readFile, writeFile, readdir, rename, mkdir, unlink } from 'node:fs/pro
 import path from 'node:path';
 import { commandSchemas, CommandError, type Command, type CommandOf } from './commands.ts';
 import { paramsPatchSchema } from './params.ts';
-import { scheduleSchema, bpmSchema } from './steer/schedule-schema.ts';
+import { scheduleSchema } from './steer/schedule-schema.ts';
+import { NAME, NAME_RULE, bpm } from './schema-atoms.ts';
 import type { Feature, CommandContext } from './feature.ts';
 import { describeIssues } from './zod-issues.ts';
 
-export const PRESET_NAME = /^[a-z0-9_-]{1,64}$/;
 /** Files in the preset folder that are not presets (e.g. the OSC mapping). */
 const NOT_PRESETS = new Set(['osc-map']);
 
@@ -21,7 +21,7 @@ export const presetSchema = z.strictObject({
   prompt: commandSchemas.prompt.omit({ type: true }).optional(),
   keyframes: commandSchemas.keyframes.omit({ type: true }).optional(),
   schedule: scheduleSchema.optional(),
-  tempo: bpmSchema.optional(),
+  tempo: bpm.optional(),
 });
 export type Preset = z.infer<typeof presetSchema>;
 
@@ -33,7 +33,7 @@ export interface PresetListing {
 }
 
 function checkName(name: string): void {
-  if (!PRESET_NAME.test(name)) throw new CommandError(`bad preset name "${name}": use 1-64 characters of a-z, 0-9, _ or -`);
+  if (!NAME.test(name)) throw new CommandError(`bad preset name "${name}": use ${NAME_RULE}`);
 }
 
 function parsePreset(name: string, text: string): Preset {
@@ -62,7 +62,7 @@ export class PresetStore {
     }
     const out: PresetListing[] = [];
     for (const name of names.sort()) {
-      if (!PRESET_NAME.test(name) || NOT_PRESETS.has(name)) continue;
+      if (!NAME.test(name) || NOT_PRESETS.has(name)) continue;
       try {
         const p = await this.load(name);
         out.push({ name, description: p.description });

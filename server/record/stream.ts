@@ -6,8 +6,9 @@ import { CommandError, type CommandOf } from '../commands.ts';
 import type { Feature, FeatureState } from '../feature.ts';
 import { checkFfmpeg, type Container } from './ffmpeg.ts';
 import { LiveVideo } from './live-video.ts';
+import { streamUrl } from '../schema-atoms.ts';
+import { describeIssues } from '../zod-issues.ts';
 
-export const STREAM_URL = /^(rtmps?|srt|udp|tcp):\/\/[^\s]+$/;
 
 export interface StreamState {
   active: boolean;
@@ -61,7 +62,8 @@ export class Streamer implements Feature {
 
   async start(url: string, size?: number): Promise<void> {
     if (this.video) throw new CommandError(`already streaming to ${this.state.url} (send stream.stop first)`, 409);
-    if (!STREAM_URL.test(url)) throw new CommandError('url must be rtmp://, rtmps://, srt://, udp:// or tcp://');
+    const valid = streamUrl().safeParse(url);
+    if (!valid.success) throw new CommandError(describeIssues(valid.error.issues));
     const { protocol, container } = containerFor(url);
     try {
       await checkFfmpeg(protocol);

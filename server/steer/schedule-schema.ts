@@ -1,14 +1,15 @@
 // The shape of a prompt schedule (presets and the schedule.start command): prompts at times in
 // seconds or beats of engine time, optionally looping.
 import { z } from 'zod';
+import { fade, promptText } from '../schema-atoms.ts';
 
 export const scheduleUnits = ['seconds', 'beats'] as const;
 
 export const scheduleStepSchema = z.strictObject({
   at: z.number({ error: 'at must be a number' }).min(0, 'at must be >= 0').max(1e6, 'at must be <= 1e6'),
-  prompt: z.string({ error: 'prompt must be a string' }).max(1000, 'prompt must be at most 1000 characters'),
+  prompt: promptText('prompt'),
   /** Fade in the schedule's unit; default: the `fade` parameter (seconds). */
-  fade: z.number({ error: 'fade must be a number' }).min(0, 'fade must be >= 0').max(600, 'fade must be <= 600').optional(),
+  fade: fade.optional(),
 });
 
 export const scheduleSchema = z
@@ -22,5 +23,3 @@ export const scheduleSchema = z
   .refine((s) => s.length === undefined || s.steps.every((p) => p.at < s.length!), 'every step must come before length');
 
 export type Schedule = z.infer<typeof scheduleSchema>;
-
-export const bpmSchema = z.number({ error: 'bpm must be a number' }).min(20, 'bpm must be >= 20').max(400, 'bpm must be <= 400');

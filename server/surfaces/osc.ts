@@ -1,12 +1,15 @@
 // The OSC surface: play the stage from TouchOSC, Max, TouchDesigner or any OSC device over UDP.
-// One more thin adapter onto stage.dispatch(cmd, 'osc'). node:dgram owns the socket (we need the
-// sender of every message, bundles included, and the raw datagram to reject before parsing);
-// osc-js encodes and decodes messages (see osc-wire.ts).
-//
-// In: addresses from osc-table.ts under a prefix (/ls), plus mapped controller addresses.
-// Fader floods are coalesced to the newest value per address per frame; prompts and triggers are
-// queued in order and never dropped; bundles apply at their timetag.
-// Out: /ls/error to the sender of bad input; /ls/state/... feedback to subscribers.
+// One more thin adapter onto stage.dispatch(cmd, 'osc'), wired from single-purpose pieces in osc/:
+//   wire.ts      OSC 1.0 packets in and out (node:dgram owns the socket: we need the sender of
+//                every message and the raw datagram to reject before parsing)
+//   guard.ts     who may play (allowlist), how fast (token buckets), a log floods cannot flood
+//   router.ts    which routes an address reaches, OSC address patterns included
+//   table.ts     the built-in addresses; map.ts the controller mappings
+//   args.ts      controllers' argument habits; edges.ts button edges
+//   pacer.ts     faders coalesced per frame, bundles at their timetag
+//   feedback.ts  /ls/state/... to subscribers
+//   options.ts   server options and CLI flags
+// Out: /ls/error to the sender of bad input; feedback to subscribers.
 import dgram from 'node:dgram';
 import { isIP } from 'node:net';
 import { existsSync } from 'node:fs';
@@ -14,12 +17,19 @@ import path from 'node:path';
 import type { Logger } from 'pino';
 import type { Stage } from '../stage.ts';
 import type { Feature, FeatureState } from '../feature.ts';
-import { decodePacket, encodeMessage, MAX_PACKET, type TimedMessage, type TypedArg } from './osc-wire.ts';
-import { oscRoutes, DEFAULT_PREFIX, type OscRoute } from './osc-table.ts';
-import { loadOscMap, type OscMap } from './osc-map.ts';
-import { Allowlist, RateLimiter, normalizeIp, isLoopbackIp } from './osc-guard.ts';
-import { Subscribers, stateValues } from './osc-feedback.ts';
-import { toInt, toLevel, OscArgError } from './osc-args.ts';
+import { decodePacket, encodeMessage, MAX_PACKET, type TimedMessage, type TypedArg } from './osc/wire.ts';
+import { oscRoutes, DEFAULT_PREFIX, type OscRoute } from './osc/table.ts';
+import { loadOscMap, type OscMap } from './osc/map.ts';
+import { Allowlist, RateLimiter, normalizeIp, isLoopbackIp, limitedLog } from './osc/guard.ts';
+import { Feedback, stateValues } from './osc/feedback.ts';
+import { toInt, OscArgError } from './osc/args.ts';
+import { Router, type Match } from './osc/router.ts';
+import { Edges } from './osc/edges.ts';
+import { FaderPacer, BundleTimer } from './osc/pacer.ts';
+import { oscPrefix } from '../schema-atoms.ts';
+import type { OscOptions } from './osc/options.ts';
+
+export { oscFromFlags, type OscOptions } from './osc/options.ts';
 
 export interface OscSurfaceOptions {
   /** UDP port; 0 picks a free one. */
@@ -35,33 +45,14 @@ export interface OscSurfaceOptions {
   burst?: number;
 }
 
-/** Server-level OSC options (ServerOptions.osc). */
-export interface OscOptions {
-  /** UDP port; 0 picks a free one (the CLI's --osc-port 0 disables OSC instead). */
-  port: number;
-  /** Address to bind; defaults to the server's --host. */
-  host?: string;
-  /** Address prefix of the built-in table (default /ls). */
-  prefix?: string;
-  /** Mapping file; default <presets>/osc-map.json when it exists. */
-  map?: string;
-  /** Sources (IPs/CIDRs) allowed besides loopback. */
-  allow?: string[];
-  /** Always send state feedback here. */
-  feedback?: { host: string; port: number };
-  rate?: number;
-  burst?: number;
-  /** When the port is taken, warn and run without OSC instead of failing (the CLI's default port). */
-  optional?: boolean;
-}
-
 /**
  * Validate the options and load the mapping now, so a bad file fails before anything starts;
  * returns the function that starts the surface.
  */
 export async function prepareOsc(opts: OscOptions, presetsDir: string) {
   const prefix = opts.prefix ?? DEFAULT_PREFIX;
-  if (!/^(\/[A-Za-z0-9_.-]+)+$/.test(prefix)) throw new Error(`bad OSC prefix "${prefix}": expected something like /ls`);
+  const checked = oscPrefix().safeParse(prefix);
+  if (!checked.success) throw new Error(`bad OSC prefix "${prefix}": expected something like /ls`);
   new Allowlist(opts.allow); // throws naming a bad entry
   const builtins = new Map(oscRoutes().map((r) => [prefix + r.path, r]));
   const file = opts.map ?? path.join(presetsDir, 'osc-map.json');
@@ -74,27 +65,6 @@ export async function prepareOsc(opts: OscOptions, presetsDir: string) {
       log.warn(`OSC port ${opts.port} is in use: OSC is off (choose another with --osc-port N)`);
       return null;
     }
-  };
-}
-
-/** CLI flags -> OscOptions; --osc-port 0 disables OSC (default port 9000). */
-export function oscFromFlags(f: { oscPort?: number; oscHost?: string; oscAllow?: string; oscMap?: string; oscPrefix?: string; oscFeedback?: string }): OscOptions | null {
-  const port = f.oscPort ?? 9000;
-  if (port === 0) return null;
-  let feedback: OscOptions['feedback'];
-  if (f.oscFeedback) {
-    const m = /^\[?([^\]\s]+?)\]?:(\d{1,5})$/.exec(f.oscFeedback);
-    if (!m || Number(m[2]) < 1 || Number(m[2]) > 65535) throw new Error(`--osc-feedback must be HOST:PORT, got "${f.oscFeedback}"`);
-    feedback = { host: m[1], port: Number(m[2]) };
-  }
-  return {
-    port,
-    optional: f.oscPort === undefined,
-    host: f.oscHost,
-    prefix: f.oscPrefix,
-    map: f.oscMap,
-    allow: f.oscAllow?.split(',').map((s) => s.trim()).filter(Boolean),
-    feedback,
   };
 }
 
@@ -118,36 +88,14 @@ interface Source {
   port: number;
 }
 
-const FEEDBACK_MS = 100;
-const FRAME_FALLBACK_MS = 100;
-const MAX_AHEAD_MS = 60_000;
-const MAX_SCHEDULED = 1024;
-const MAX_EDGES = 4096;
-
-/** Log at most once per 5 s per kind, saying how many were suppressed. */
-function limitedLog(log: Logger) {
-  const seen = new Map<string, { at: number; suppressed: number }>();
-  return (kind: string, obj: object, msg: string) => {
-    const now = Date.now();
-    const e = seen.get(kind);
-    if (e && now - e.at < 5000) {
-      e.suppressed++;
-      return;
-    }
-    log.warn({ ...obj, suppressed: e?.suppressed ?? 0 }, msg);
-    if (seen.size >= 1024) seen.clear(); // many sources: forget, never grow without bound
-    seen.set(kind, { at: now, suppressed: 0 });
-  };
-}
+type Pending = { cmd: Record<string, unknown>; src: Source };
 
 export async function createOscSurface(stage: Stage, opts: OscSurfaceOptions): Promise<OscSurface> {
   const prefix = opts.prefix ?? DEFAULT_PREFIX;
-  const routes = new Map<string, OscRoute>(oscRoutes().map((r) => [prefix + r.path, r]));
-  const mapped = opts.map?.routes ?? new Map<string, OscRoute>();
+  const router = new Router(new Map<string, OscRoute>(oscRoutes().map((r) => [prefix + r.path, r])), opts.map?.routes ?? new Map());
   const allow = new Allowlist(opts.allow);
   const limiter = new RateLimiter(opts.rate ?? 4000, opts.burst ?? 4000);
   const errorReplies = new RateLimiter(50, 100);
-  const subs = new Subscribers();
   const warn = limitedLog(opts.log);
   const packets = (result: string) => stage.metrics.oscPackets.inc({ result });
   const messages = (result: string) => stage.metrics.oscMessages.inc({ result });
@@ -183,104 +131,64 @@ export async function createOscSurface(stage: Stage, opts: OscSurfaceOptions): P
     );
   };
 
-  // Fader coalescing: the first value per address in a frame applies at once, later ones wait for
-  // the next frame and only the newest of them survives.
-  const appliedThisFrame = new Set<string>();
-  const pending = new Map<string, { cmd: Record<string, unknown>; src: Source }>();
-  let fallback: NodeJS.Timeout | null = null;
-  const flush = () => {
-    for (const [key, p] of pending) {
-      appliedThisFrame.add(key);
-      dispatch(p.cmd, p.src, key);
-    }
-    pending.clear();
-  };
-  const onFrame = () => {
-    if (fallback) clearTimeout(fallback);
-    fallback = null;
-    appliedThisFrame.clear();
-    flush();
-  };
+  const faders = new FaderPacer<Pending>(
+    (key, p) => dispatch(p.cmd, p.src, key),
+    () => messages('coalesced'),
+  );
+  const onFrame = () => faders.frame();
   stage.on('frame', onFrame);
-  const fader = (key: string, cmd: Record<string, unknown>, src: Source) => {
-    if (!appliedThisFrame.has(key)) {
-      appliedThisFrame.add(key);
-      return dispatch(cmd, src, key);
-    }
-    if (pending.has(key)) messages('coalesced');
-    pending.set(key, { cmd, src });
-    fallback ??= setTimeout(onFrame, FRAME_FALLBACK_MS); // in case frames stall
-  };
-
-  const edges = new Map<string, boolean>();
-  const fires = (route: OscRoute, m: TimedMessage, src: Source): boolean => {
-    if (m.args.length === 0) return true;
-    const key = `${src.ip} ${m.address}`;
-    const level = toLevel(m.args[0]);
-    const prev = edges.get(key);
-    if (edges.size >= MAX_EDGES && prev === undefined) edges.clear();
-    edges.set(key, level);
-    return route.edge === 'rise' ? level && !prev : level !== prev;
-  };
-
-
-  const feedbackTick = () => {
-    if (subs.size === 0) return;
+  const bundles = new BundleTimer();
+  const edges = new Edges();
+  const feedback = new Feedback(() => {
     const state = stage.state();
     const values = stateValues(state, prefix);
     if (opts.map) values.push(...opts.map.feedback(state));
-    for (const [sub, changed] of subs.changes(values)) {
-      for (const [address, args] of changed) send(sub.host, sub.port, address, args);
-    }
-  };
-  const feedbackTimer = setInterval(feedbackTick, FEEDBACK_MS);
+    return values;
+  }, send);
 
   const local = (route: OscRoute, m: TimedMessage, src: Source) => {
     const port = m.args.length ? toInt(m.args[0], 'port') : src.port;
     if (!Number.isInteger(port) || port < 1 || port > 65535) throw new OscArgError('port must be 1-65535');
     if (route.path === '/subscribe') {
-      subs.add(src.address, port);
+      feedback.subscribe(src.address, port);
       opts.log.info({ subscriber: `${src.address}:${port}` }, 'OSC feedback subscriber added');
-      feedbackTick();
     } else {
-      subs.remove(src.address, port);
+      feedback.unsubscribe(src.address, port);
     }
     stage.publish();
   };
 
-  const handle = (m: TimedMessage, src: Source) => {
-    const route = routes.get(m.address) ?? mapped.get(m.address);
-    if (!route) {
-      messages('unknown');
-      return fail(src, m.address, `unknown address (built-in addresses start with ${prefix}/, e.g. ${prefix}/speed f)`);
-    }
+  const apply = ({ address, route }: Match, m: TimedMessage, src: Source) => {
     try {
+      const fires = () => !route.edge || edges.fires(route.edge, `${src.ip} ${address}`, m.args);
       if (route.kind === 'local') {
-        if (!route.edge || fires(route, m, src)) local(route, m, src);
+        if (fires()) local(route, m, src);
         return;
       }
-      if (route.edge && !fires(route, m, src)) return;
+      if (!fires()) return;
       const cmd = route.toCommand(m.args);
-      if (route.kind === 'fader') return fader(m.address, cmd, src);
-      flush(); // keep arrival order: faders before this command land first
-      dispatch(cmd, src, m.address);
+      if (route.kind === 'fader') return faders.offer(address, { cmd, src });
+      faders.flush(); // keep arrival order: faders before this command land first
+      dispatch(cmd, src, address);
     } catch (err) {
       messages('rejected');
-      fail(src, m.address, (err as Error).message);
+      fail(src, address, (err as Error).message);
     }
   };
 
-  const scheduled = new Set<NodeJS.Timeout>();
-  const run = (batch: TimedMessage[], src: Source) => {
-    const delay = batch[0].at - Date.now();
-    if (batch[0].at === 0 || delay <= 0) return batch.forEach((m) => handle(m, src));
-    if (delay > MAX_AHEAD_MS) return fail(src, batch[0].address, `bundle timetag is more than ${MAX_AHEAD_MS / 1000} s ahead`);
-    if (scheduled.size >= MAX_SCHEDULED) return fail(src, batch[0].address, `more than ${MAX_SCHEDULED} bundles waiting for their time`);
-    const t = setTimeout(() => {
-      scheduled.delete(t);
-      batch.forEach((m) => handle(m, src));
-    }, delay);
-    scheduled.add(t);
+  const handle = (m: TimedMessage, src: Source) => {
+    let matches: Match[];
+    try {
+      matches = router.match(m.address);
+    } catch (err) {
+      messages('rejected');
+      return fail(src, m.address, (err as Error).message);
+    }
+    if (matches.length === 0) {
+      messages('unknown');
+      return fail(src, m.address, `unknown address (built-in addresses start with ${prefix}/, e.g. ${prefix}/speed f)`);
+    }
+    for (const match of matches) apply(match, m, src);
   };
 
   socket.on('message', (buf, rinfo) => {
@@ -305,15 +213,23 @@ export async function createOscSurface(stage: Stage, opts: OscSurfaceOptions): P
       return fail(src, '', (err as Error).message);
     }
     packets('accepted');
-    // Consecutive messages sharing a timetag run together.
+    // Consecutive messages sharing a timetag run together, at that time.
     for (let i = 0; i < msgs.length; ) {
       let j = i + 1;
       while (j < msgs.length && msgs[j].at === msgs[i].at) j++;
-      run(msgs.slice(i, j), src);
+      const batch = msgs.slice(i, j);
+      const refused = bundles.at(batch[0].at, () => batch.forEach((m) => handle(m, src)));
+      if (refused) fail(src, batch[0].address, refused);
       i = j;
     }
   });
 
+  const release = () => {
+    stage.off('frame', onFrame);
+    feedback.close();
+    faders.close();
+    bundles.close();
+  };
   try {
     await new Promise<void>((resolve, reject) => {
       socket.once('error', reject);
@@ -323,8 +239,7 @@ export async function createOscSurface(stage: Stage, opts: OscSurfaceOptions): P
       });
     });
   } catch (err) {
-    stage.off('frame', onFrame);
-    clearInterval(feedbackTimer);
+    release();
     socket.close();
     throw err;
   }
@@ -334,21 +249,17 @@ export async function createOscSurface(stage: Stage, opts: OscSurfaceOptions): P
     // keep the system default
   }
   const bound = socket.address().port;
-  if (opts.feedback) subs.add(opts.feedback.host, opts.feedback.port, true);
-  opts.log.info({ port: bound, host: opts.host, prefix, mapped: mapped.size }, 'OSC listening');
+  if (opts.feedback) feedback.subscribe(opts.feedback.host, opts.feedback.port, true);
+  opts.log.info({ port: bound, host: opts.host, prefix, mapped: opts.map?.routes.size ?? 0 }, 'OSC listening');
 
   let closed: Promise<void> | null = null;
   return {
     name: 'osc',
     port: bound,
-    status: () => (closed ? {} : { osc: { port: bound, host: opts.host, prefix, subscribers: subs.size } }),
+    status: () => (closed ? {} : { osc: { port: bound, host: opts.host, prefix, subscribers: feedback.size } }),
     close: () =>
       (closed ??= new Promise<void>((resolve) => {
-        stage.off('frame', onFrame);
-        clearInterval(feedbackTimer);
-        if (fallback) clearTimeout(fallback);
-        for (const t of scheduled) clearTimeout(t);
-        scheduled.clear();
+        release();
         socket.close(() => resolve());
       })),
   };

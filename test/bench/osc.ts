@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
-import { encodeMessage, type TypedArg } from '../../server/surfaces/osc-wire.ts';
+import { encodeMessage, type TypedArg } from '../../server/surfaces/osc/wire.ts';
 import type { Frame } from '../../server/frames/frame.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

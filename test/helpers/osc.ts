@@ -4,7 +4,7 @@ import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import dgram from 'node:dgram';
 import { promisify } from 'node:util';
 import oscJs from 'osc-js';
-import { encodeMessage, type TypedArg } from '../../server/surfaces/osc-wire.ts';
+import { encodeMessage, type TypedArg } from '../../server/surfaces/osc/wire.ts';
 
 const OSC = oscJs as unknown as typeof oscJs.default;
 const run = promisify(execFile);

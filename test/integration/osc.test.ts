@@ -9,9 +9,9 @@ import dgram from 'node:dgram';
 import { pino } from 'pino';
 import { startTestServer, waitFor, type TestServer } from '../helpers/server.ts';
 import { oscsend, oscdump, freeUdpPort, rawClient, bundle, metric, type RawClient } from '../helpers/osc.ts';
-import { encodeMessage } from '../../server/surfaces/osc-wire.ts';
+import { encodeMessage } from '../../server/surfaces/osc/wire.ts';
 import { startServer } from '../../server/server.ts';
-import { scaleValue } from '../../server/surfaces/osc-map.ts';
+import { scaleValue } from '../../server/surfaces/osc/map.ts';
 import { commandSchemas } from '../../server/commands.ts';
 
 const MAP = {
@@ -57,6 +57,21 @@ describe('OSC surface', () => {
     await oscsend(port, '/ls/prompt', 'sf', 'a red circle', 1.5);
     await waitFor(() => state().prompt.text === 'a red circle', 5000, 'prompt');
     assert.equal(state().prompt.fade, 1.5);
+  });
+
+  test('address patterns reach every matching address (TouchOSC and Max send them)', async () => {
+    await oscsend(port, '/ls/{speed,truncation}', 'f', 0.375);
+    await waitFor(() => state().params.speed === 0.375 && state().params.truncation === 0.375, 5000, 'both faders from one pattern');
+    await oscsend(port, '/ls/spe?d', 'f', 0.625);
+    await waitFor(() => state().params.speed === 0.625, 5000, 'speed from ?');
+    await oscsend(port, '/[0-9]/fader[1]', 'f', 1);
+    await waitFor(() => Math.abs(state().params.speed - 2) < 1e-6, 5000, 'mapped fader from a range pattern');
+    client.inbox.length = 0;
+    await client.message('/ls/[speed', { type: 'f', value: 1 });
+    await waitFor(() => errorsFor(client, 'bad address pattern').length > 0, 5000, 'a malformed pattern gets an error');
+    await client.message('/ls/zz*', { type: 'f', value: 1 });
+    await waitFor(() => errorsFor(client, '/ls/zz*: unknown address').length > 0, 5000, 'a pattern that matches nothing is unknown');
+    client.inbox.length = 0;
   });
 
   test('oscdump receives feedback after /ls/subscribe, then only changes', async () => {

@@ -1,6 +1,6 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { Allowlist, TokenBucket, RateLimiter, normalizeIp, isLoopbackIp } from '../../server/surfaces/osc-guard.ts';
+import { Allowlist, TokenBucket, RateLimiter, normalizeIp, isLoopbackIp } from '../../server/surfaces/osc/guard.ts';
 
 describe('OSC allowlist', () => {
   test('CIDRs and single addresses, IPv4 and IPv6', () => {

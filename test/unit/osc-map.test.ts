@@ -3,9 +3,9 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { parseOscMap, loadOscMap, scaleValue, unscaleValue, OscMapError } from '../../server/surfaces/osc-map.ts';
-import { oscRoutes, oscTableMarkdown } from '../../server/surfaces/osc-table.ts';
-import { toInt, toNumber, toChoice, toLevel } from '../../server/surfaces/osc-args.ts';
+import { parseOscMap, loadOscMap, scaleValue, unscaleValue, OscMapError } from '../../server/surfaces/osc/map.ts';
+import { oscRoutes, oscTableMarkdown } from '../../server/surfaces/osc/table.ts';
+import { toInt, toNumber, toChoice, toLevel } from '../../server/surfaces/osc/args.ts';
 import { numericParamNames } from '../../server/params.ts';
 import { ROOT } from '../../server/server.ts';
 

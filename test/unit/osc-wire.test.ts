@@ -1,6 +1,6 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { decodePacket, encodeMessage, msToTimetag, timetagToMs, OscDecodeError, MAX_PACKET } from '../../server/surfaces/osc-wire.ts';
+import { decodePacket, encodeMessage, msToTimetag, timetagToMs, OscDecodeError, MAX_PACKET } from '../../server/surfaces/osc/wire.ts';
 
 const latin1 = (s: string) => Buffer.from(s, 'latin1');
 

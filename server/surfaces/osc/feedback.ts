@@ -1,8 +1,8 @@
 // State feedback so controllers follow: subscribers get /ls/state/... values at most 10 times a
 // second, only those that changed since they last heard (a full dump when they subscribe).
-import type { PublicState } from '../stage.ts';
-import { numericParamNames, enumParams } from '../params.ts';
-import type { TypedArg } from './osc-wire.ts';
+import type { PublicState } from '../../stage.ts';
+import { numericParamNames, enumParams } from '../../params.ts';
+import type { TypedArg } from './wire.ts';
 
 export const MAX_SUBSCRIBERS = 32;
 
@@ -69,5 +69,44 @@ export class Subscribers {
       if (changed.length) out.push([sub, changed]);
     }
     return out;
+  }
+}
+
+/** Feedback as it runs: subscribers, and a tick every `intervalMs` sending what changed. */
+export class Feedback {
+  private readonly subs = new Subscribers();
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(
+    private readonly values: () => [string, TypedArg[]][],
+    private readonly send: (host: string, port: number, address: string, args: TypedArg[]) => void,
+    intervalMs = 100,
+  ) {
+    this.timer = setInterval(() => this.tick(), intervalMs);
+  }
+
+  get size(): number {
+    return this.subs.size;
+  }
+
+  /** Add (or refresh) a subscriber and send it the full state now. */
+  subscribe(host: string, port: number, fixed = false): void {
+    this.subs.add(host, port, fixed);
+    this.tick();
+  }
+
+  unsubscribe(host: string, port: number): boolean {
+    return this.subs.remove(host, port);
+  }
+
+  tick(): void {
+    if (this.subs.size === 0) return;
+    for (const [sub, changed] of this.subs.changes(this.values())) {
+      for (const [address, args] of changed) this.send(sub.host, sub.port, address, args);
+    }
+  }
+
+  close(): void {
+    clearInterval(this.timer);
   }
 }

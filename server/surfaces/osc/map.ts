@@ -8,13 +8,14 @@
 //   {"/2/push2": {"alias": "/beat", "args": [1]}}                 ... with fixed args, on a rising edge
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
-import { parseCommand } from '../commands.ts';
-import { numericParams, numericParamNames, enumParams, type NumericParamName } from '../params.ts';
-import type { PublicState } from '../stage.ts';
-import type { OscArg, TypedArg } from './osc-wire.ts';
-import type { OscRoute } from './osc-table.ts';
-import { toNumber, toChoice } from './osc-args.ts';
-import { describeIssues } from '../zod-issues.ts';
+import { parseCommand } from '../../commands.ts';
+import { numericParams, numericParamNames, enumParams, type NumericParamName } from '../../params.ts';
+import type { PublicState } from '../../stage.ts';
+import type { OscArg, TypedArg } from './wire.ts';
+import type { OscRoute } from './table.ts';
+import { toNumber, toChoice } from './args.ts';
+import { describeIssues } from '../../zod-issues.ts';
+import { OSC_ADDRESS } from '../../schema-atoms.ts';
 
 export class OscMapError extends Error {}
 
@@ -44,7 +45,6 @@ const aliasSchema = z.strictObject({
   alias: z.string().regex(/^\/[^\s#*,?[\]{}]*$/, 'alias must be an address like "/beat"'),
   args: z.array(z.union([z.number(), z.string()])).max(16).optional(),
 });
-const ADDRESS = /^\/[^\s#*,?[\]{}]{0,255}$/;
 const MAX_ENTRIES = 1024;
 
 interface Scale {
@@ -181,7 +181,7 @@ export function parseOscMap(json: unknown, builtins: Map<string, OscRoute>, pref
   const routes = new Map<string, OscRoute>();
   const follows: [string, (s: PublicState) => TypedArg[]][] = [];
   for (const [address, entry] of entries) {
-    if (!ADDRESS.test(address)) throw new OscMapError(`${source}: "${address}": addresses must start with "/" and contain no spaces or #*,?[]{}`);
+    if (!OSC_ADDRESS.test(address)) throw new OscMapError(`${source}: "${address}": addresses must start with "/" and contain no spaces or #*,?[]{}`);
     if (builtins.has(address)) throw new OscMapError(`${source}: "${address}": is a built-in address; map a controller address instead`);
     try {
       const { route, follow } = compile(address, entry, builtins, prefix);

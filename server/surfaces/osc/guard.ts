@@ -1,6 +1,7 @@
 // Who may play over OSC, and how fast: a source allowlist of IPs/CIDRs (loopback always allowed)
-// and a token bucket per source address.
+// and a token bucket per source address, and a log that a flood cannot flood.
 import { BlockList, isIP } from 'node:net';
+import type { Logger } from 'pino';
 
 /** '::ffff:10.0.0.1' -> '10.0.0.1'; zone ids dropped. */
 export function normalizeIp(ip: string): string {
@@ -104,4 +105,20 @@ export class RateLimiter {
   private sweep(): void {
     for (const [k, b] of this.buckets) if (b.idle) this.buckets.delete(k);
   }
+}
+
+/** Log at most once per 5 s per kind, saying how many were suppressed. */
+export function limitedLog(log: Logger) {
+  const seen = new Map<string, { at: number; suppressed: number }>();
+  return (kind: string, obj: object, msg: string) => {
+    const now = Date.now();
+    const e = seen.get(kind);
+    if (e && now - e.at < 5000) {
+      e.suppressed++;
+      return;
+    }
+    log.warn({ ...obj, suppressed: e?.suppressed ?? 0 }, msg);
+    if (seen.size >= 1024) seen.clear(); // many sources: forget, never grow without bound
+    seen.set(kind, { at: now, suppressed: 0 });
+  };
 }

@@ -1,10 +1,10 @@
 // The OSC address table, generated from the command vocabulary and the parameter table: every
 // numeric and enum parameter gets an address, so a new parameter is playable over OSC at once.
 // The README table comes from oscTableMarkdown().
-import { commandSchemas } from '../commands.ts';
-import { numericParams, numericParamNames, enumParams } from '../params.ts';
-import type { OscArg } from './osc-wire.ts';
-import { toNumber, toInt, toText, toLevel, toChoice, OscArgError } from './osc-args.ts';
+import { commandSchemas } from '../../commands.ts';
+import { numericParams, numericParamNames, enumParams } from '../../params.ts';
+import type { OscArg } from './wire.ts';
+import { toNumber, toInt, toText, toLevel, toChoice, OscArgError } from './args.ts';
 
 export const DEFAULT_PREFIX = '/ls';
 

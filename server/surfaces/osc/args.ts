@@ -1,6 +1,6 @@
 // Coerce OSC arguments the way controllers send them: TouchOSC sends floats for everything (a
 // seed of 42.0 is 42), Max sends ints or strings ("0.5"), buttons send 1.0 then 0.0 or T/F.
-import type { OscArg } from './osc-wire.ts';
+import type { OscArg } from './wire.ts';
 
 export class OscArgError extends Error {}
 

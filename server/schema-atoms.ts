@@ -1,0 +1,52 @@
+// The rules every surface shares, written once: names, URLs, ranges. Commands, presets, schedules,
+// CLI flags and OSC build their schemas from these atoms, so a rule (and its message) cannot
+// drift between surfaces. `label` is how the field is named in messages ("url", "--stream").
+import { z } from 'zod';
+
+/** Preset and recording names: safe as file names on every system. */
+export const NAME = /^[a-z0-9_-]{1,64}$/;
+export const NAME_RULE = '1-64 characters of a-z, 0-9, _ or -';
+export const name = (label = 'name') =>
+  z.string({ error: `${label} must be a string` }).regex(NAME, `${label} must be ${NAME_RULE}`);
+
+/** Walk seeds: unsigned 32-bit integers. */
+export const seed = z
+  .number({ error: 'seed must be a number' })
+  .int('seed must be an integer')
+  .min(0, 'seed must be >= 0')
+  .max(0xffffffff, 'seed must be < 2^32');
+
+/** Longest fade in seconds: the `fade` parameter, a prompt's fade and a schedule step's fade. */
+export const FADE_MAX = 600;
+export const fade = z.number({ error: 'fade must be a number' }).min(0, 'fade must be >= 0').max(FADE_MAX, `fade must be <= ${FADE_MAX}`);
+
+/** Prompt text, as typed. */
+export const PROMPT_MAX = 1000;
+export const promptText = (label = 'text') => z.string({ error: `${label} must be a string` }).max(PROMPT_MAX, `${label} must be at most ${PROMPT_MAX} characters`);
+
+export const strength = z.number({ error: 'strength must be a number' }).min(0, 'strength must be >= 0').max(1, 'strength must be <= 1');
+
+/** Tempo for schedules in beats. */
+export const bpm = z.number({ error: 'bpm must be a number' }).min(20, 'bpm must be >= 20').max(400, 'bpm must be <= 400');
+
+/** Where live video may be streamed (rtmp(s) as FLV, the rest as MPEG-TS). */
+export const STREAM_URL = /^(rtmps?|srt|udp|tcp):\/\/\S+$/;
+export const streamUrl = (label = 'url') =>
+  z
+    .string({ error: `${label} must be a string` })
+    .max(2000, `${label} must be at most 2000 characters`)
+    .regex(STREAM_URL, `${label} must be rtmp://, rtmps://, srt://, udp:// or tcp://`);
+
+/** Width of a recorded or streamed video (even, for H.264 4:2:0). */
+export const videoSize = z
+  .number({ error: 'size must be a number' })
+  .int('size must be an integer')
+  .min(16, 'size must be >= 16')
+  .max(4096, 'size must be <= 4096')
+  .refine((n) => n % 2 === 0, 'size must be even');
+
+/** Prefix of the built-in OSC addresses, e.g. /ls or /stage/visuals. */
+export const oscPrefix = (label = 'the OSC prefix') => z.string().regex(/^(\/[A-Za-z0-9_.-]+)+$/, `${label} must look like /ls`);
+
+/** A concrete OSC address (no pattern characters), as a mapping file names one. */
+export const OSC_ADDRESS = /^\/[^\s#*,?[\]{}]{0,255}$/;
