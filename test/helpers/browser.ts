@@ -11,7 +11,8 @@ export function hasChromium(): boolean {
   return existsSync(CHROMIUM);
 }
 
-export function launchBrowser(): Promise<Browser> {
+/** Launch chromium; `extraArgs` add flags (e.g. --host-resolver-rules for a second origin). */
+export function launchBrowser(extraArgs: string[] = []): Promise<Browser> {
   return chromium.launch({
     executablePath: CHROMIUM,
     args: [
@@ -23,6 +24,7 @@ export function launchBrowser(): Promise<Browser> {
       '--disable-background-networking',
       '--disable-component-update',
       '--disable-sync',
+      ...extraArgs,
     ],
   });
 }

@@ -56,6 +56,7 @@ describe('fuzz: /control over WebSocket', () => {
   let url: string;
   before(async () => {
     s = await startTestServer({ fps: 20 });
+    await waitFor(() => s.stage.latest !== null, 20_000, 'the first frame');
     url = `${s.url.replace('http', 'ws')}/control`;
   });
   after(async () => {

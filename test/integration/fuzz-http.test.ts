@@ -77,6 +77,7 @@ test(`seeded HTTP fuzz (seed ${FUZZ_SEED}): 2000 hostile requests on a keep-aliv
   const s = await startTestServer({ fps: 20 });
   const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
   try {
+    await waitFor(() => s.stage.latest !== null, 20_000, 'the first frame'); // /frame.jpg answers 503 before it
     const r = rng(FUZZ_SEED + 1);
     const N = 2000;
     const errorsBefore = await counter(s.url, 'latentstage_errors_total', 'surface="http"');

@@ -140,6 +140,7 @@ test(`seeded OSC fuzz (seed ${FUZZ_SEED}): 3000 hostile datagrams over UDP`, { t
   await new Promise<void>((r) => sock.bind(0, '127.0.0.1', r));
   sock.on('message', () => {}); // /ls/error replies
   try {
+    await waitFor(() => s.stage.latest !== null, 20_000, 'the first frame');
     const port = s.osc!.port;
     const r = rng(FUZZ_SEED + 2);
     const send = (b: Buffer) => new Promise<void>((resolve, reject) => sock.send(b, port, '127.0.0.1', (err) => (err ? reject(err) : resolve())));
