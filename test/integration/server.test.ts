@@ -11,7 +11,8 @@ function collectFrames(url: string, n: number): Promise<{ header: ReturnType<typ
     const ws = new WebSocket(url);
     const out: { header: ReturnType<typeof parseFrameHeader>; payload: Buffer }[] = [];
     ws.on('message', (data, binary) => {
-      if (!binary) return;
+      // frames already in flight when the socket closes are not part of the n asked for
+      if (!binary || out.length === n) return;
       const buf = data as Buffer;
       const header = parseFrameHeader(buf);
       out.push({ header, payload: buf.subarray(HEADER_BYTES) });
