@@ -73,13 +73,14 @@ export function parseCommand(input: unknown): Command {
   return result.data as Command;
 }
 
-/** Parse a JSON text (as received over a socket or HTTP body) into a Command. */
-export function parseCommandJson(text: string): Command {
-  let value: unknown;
+/**
+ * Parse JSON text as a surface receives it (an HTTP body, a WebSocket message, a preset file);
+ * malformed JSON is a CommandError that says where.
+ */
+export function parseJson(text: string, what = ''): unknown {
   try {
-    value = JSON.parse(text);
+    return JSON.parse(text);
   } catch (err) {
-    throw new CommandError(`malformed JSON: ${(err as Error).message}`);
+    throw new CommandError(`${what}malformed JSON: ${(err as Error).message}`);
   }
-  return parseCommand(value);
 }

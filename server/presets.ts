@@ -4,7 +4,7 @@
 import { z } from 'zod';
 import { readFile, writeFile, readdir, rename, mkdir, unlink } from 'node:fs/promises';
 import path from 'node:path';
-import { commandSchemas, CommandError, type Command, type CommandOf } from './commands.ts';
+import { commandSchemas, CommandError, parseJson, type Command, type CommandOf } from './commands.ts';
 import { paramsPatchSchema } from './params.ts';
 import { scheduleSchema } from './steer/schedule-schema.ts';
 import { NAME, NAME_RULE, bpm } from './schema-atoms.ts';
@@ -37,13 +37,7 @@ function checkName(name: string): void {
 }
 
 function parsePreset(name: string, text: string): Preset {
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (err) {
-    throw new CommandError(`preset ${name}: malformed JSON: ${(err as Error).message}`);
-  }
-  const r = presetSchema.safeParse(json);
+  const r = presetSchema.safeParse(parseJson(text, `preset ${name}: `));
   if (!r.success) {
     throw new CommandError(`preset ${name}: ${describeIssues(r.error.issues, '(root)')}`);
   }

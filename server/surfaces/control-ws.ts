@@ -6,7 +6,7 @@ import { WebSocketServer, WebSocket, type RawData } from 'ws';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Stage } from '../stage.ts';
-import { CommandError } from '../commands.ts';
+import { CommandError, parseJson } from '../commands.ts';
 import { TextSender, coalescedState, stateMessage } from './ws-text.ts';
 
 export const MAX_CONTROL_MESSAGE = 64 * 1024;
@@ -51,13 +51,7 @@ export function createControlSurface(stage: Stage) {
     let dispatched = false;
     try {
       if (isBinary) throw new CommandError('control messages must be JSON text');
-      let value: unknown;
-      try {
-        value = JSON.parse(data.toString());
-      } catch (err) {
-        throw new CommandError(`malformed JSON: ${(err as Error).message}`);
-      }
-      const env = splitEnvelope(value);
+      const env = splitEnvelope(parseJson(data.toString()));
       if (!validId(env.id)) throw new CommandError(`id must be a string of at most ${MAX_ID_LENGTH} characters, a finite number or null`);
       id = env.id;
       dispatched = true;

@@ -4,7 +4,7 @@ import express, { type Express, type Request, type Response, type NextFunction }
 import path from 'node:path';
 import { createRequire } from 'node:module';
 import type { Stage } from '../stage.ts';
-import { CommandError } from '../commands.ts';
+import { CommandError, parseJson } from '../commands.ts';
 import { schemaDescription } from '../schema-info.ts';
 import type { Access } from './access.ts';
 import { viewerRequest } from './viewer-request.ts';
@@ -101,10 +101,10 @@ export function createHttpApp(stage: Stage, opts: HttpOptions): Express {
     }
     let body: unknown;
     try {
-      body = JSON.parse(text);
+      body = parseJson(text);
     } catch (err) {
       refuse();
-      return fail(res, 400, `malformed JSON: ${(err as Error).message}`);
+      return fail(res, 400, (err as Error).message);
     }
     try {
       res.json(await stage.dispatch(body, 'http'));

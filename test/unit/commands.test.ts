@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseCommand, parseCommandJson, CommandError, commandTypes } from '../../server/commands.ts';
+import { parseCommand, parseJson, CommandError, commandTypes } from '../../server/commands.ts';
 import { defaultParams, numericParams } from '../../server/params.ts';
 
 test('valid commands parse', () => {
@@ -49,7 +49,7 @@ for (const [input, why] of bad) {
 }
 
 test('malformed JSON is reported as such', () => {
-  assert.throws(() => parseCommandJson('{"type": "set",'), /malformed JSON/);
+  assert.throws(() => parseCommand(parseJson('{"type": "set",')), (err: unknown) => err instanceof CommandError && err.status === 400 && /malformed JSON/.test(err.message));
 });
 
 test('every command type has a schema and the defaults are within their ranges', () => {
