@@ -1,7 +1,7 @@
 // The OSC surface against a real OSC peer (liblo's oscsend/oscdump) and raw UDP packets.
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { writeFileSync, readFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -57,6 +57,26 @@ describe('OSC surface', () => {
     await oscsend(port, '/ls/prompt', 'sf', 'a red circle', 1.5);
     await waitFor(() => state().prompt.text === 'a red circle', 5000, 'prompt');
     assert.equal(state().prompt.fade, 1.5);
+  });
+
+  test('a float32 fader value reads as typed in state, presets and feedback (0.41, not 0.4099999964237213)', async () => {
+    await oscsend(port, '/ls/speed', 'f', 0.41);
+    await waitFor(() => state().params.speed === 0.41, 5000, 'speed 0.41');
+    const api = await (await fetch(`${server.url}/api/state`)).json();
+    assert.equal(JSON.stringify(api.params.speed), '0.41');
+    await server.stage.dispatch({ type: 'preset.save', name: 'typed' }, 'test');
+    assert.match(readFileSync(path.join(server.stage.presets.dir, 'typed.json'), 'utf8'), /"speed": 0.41,/);
+    const dumpPort = await freeUdpPort();
+    const dump = oscdump(dumpPort);
+    try {
+      await new Promise((r) => setTimeout(r, 300)); // let oscdump bind
+      await oscsend(port, '/ls/subscribe', 'i', dumpPort);
+      await waitFor(() => dump.lines.some((l) => l.startsWith('/ls/state/speed f 0.41')), 5000, 'feedback 0.41');
+      await oscsend(port, '/ls/unsubscribe', 'i', dumpPort);
+      await waitFor(() => server.stage.state().osc!.subscribers === 0, 5000, 'unsubscribed');
+    } finally {
+      dump.stop();
+    }
   });
 
   test('address patterns reach every matching address (TouchOSC and Max send them)', async () => {

@@ -19,6 +19,11 @@ function bundleOf(seconds: number, fraction: number, ...elements: Uint8Array[]):
 }
 
 describe('OSC wire format', () => {
+  test('float32 arguments arrive as the decimal the sender typed (0.41, not 0.4099999964237213)', () => {
+    const [m] = decodePacket(encodeMessage('/ls/speed', [{ type: 'f', value: 0.41 }, { type: 'i', value: 7 }, { type: 's', value: '0.41' }]));
+    assert.deepEqual(m.args, [0.41, 7, '0.41']);
+  });
+
   test('messages round-trip, UTF-8 strings included', () => {
     const pkt = encodeMessage('/ls/prompt', [
       { type: 's', value: 'café ☕ über' },

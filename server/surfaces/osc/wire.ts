@@ -3,6 +3,7 @@
 // pooled Buffer. Every decode error is an OscDecodeError; nothing is applied from a packet that
 // fails to decode.
 import oscJs from 'osc-js';
+import { float32Decimal } from '../../numbers.ts';
 
 // osc-js is CommonJS with ESM-style typings: at runtime the default import is the OSC class.
 const OSC = oscJs as unknown as typeof oscJs.default;
@@ -41,7 +42,10 @@ function decodeMessage(view: Uint8Array): OscMessage {
   const types = msg.types ?? '';
   if (types.length > 0 && types[0] !== ',') throw new OscDecodeError('malformed message: type tags must start with ","');
   if (msg.address.length > MAX_ADDRESS) throw new OscDecodeError(`address longer than ${MAX_ADDRESS} characters`);
-  return { address: msg.address, types: types.slice(1), args: msg.args as OscArg[] };
+  const tags = types.slice(1);
+  // float32 arguments as the shortest decimal that is the same float32 (0.41, not 0.4099999964237213)
+  const args = (msg.args as OscArg[]).map((a, i) => (tags[i] === 'f' && typeof a === 'number' ? float32Decimal(a) : a));
+  return { address: msg.address, types: tags, args };
 }
 
 /** NTP timetag -> ms since the Unix epoch; 0 for "immediately" (seconds 0, fraction 1). */
