@@ -1,5 +1,5 @@
-// The shipped default model served for real: frames, the JPEG snapshot and MJPEG carry the refined
-// 256 x 256 picture, and a prompt still steers it (the image encoder reads the refined frames).
+// The shipped default model served for real: frames, the JPEG snapshot and offline renders carry
+// the refined 256 x 256 picture, and a prompt still steers it (the image encoder reads the refined frames).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import WebSocket from 'ws';
@@ -7,6 +7,10 @@ import sharp from 'sharp';
 import { startTestServer, waitFor, type TestServer } from '../helpers/server.ts';
 import { parseFrameHeader, HEADER_BYTES } from '../../server/frames/header.ts';
 import { DEFAULT_MODEL } from '../../server/server.ts';
+import { main } from '../../server/cli.ts';
+import { mkdirSync, writeFileSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { decodeVideo } from '../helpers/media.ts';
 
 let s: TestServer;
 before(async () => {
@@ -48,4 +52,18 @@ test('a prompt steers the refined picture toward it (the encoder reads the refin
   // and the frames a viewer receives carry it too
   const frame = s.stage.latest!;
   assert.ok(frame.info.similarity > 0.6, `frame ${frame.info.index} similarity ${frame.info.similarity}`);
+});
+
+test('render draws the refined 256 px picture offline too', async () => {
+  const presets = path.join(s.tmp, 'render-presets');
+  mkdirSync(presets, { recursive: true });
+  writeFileSync(path.join(presets, 'drift.json'), JSON.stringify({ seed: 5, params: { mode: 'loop', period: 4 } }));
+  const out = path.join(s.tmp, 'drift.mp4');
+  const frames = path.join(s.tmp, 'drift-frames');
+  const code = await main(['render', '--preset', 'drift', '--duration', '0.2', '--fps', '10', '-o', out, '--model', DEFAULT_MODEL, '--presets', presets, '--frames', frames]);
+  assert.equal(code, 0);
+  const v = await decodeVideo(out);
+  assert.deepEqual([v.width, v.height, v.frames], [256, 256, 2]);
+  const png = readFileSync(path.join(frames, 'frame-000001.png'));
+  assert.deepEqual([png.readUInt32BE(16), png.readUInt32BE(20)], [256, 256], 'PNG size (IHDR)');
 });
