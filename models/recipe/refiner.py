@@ -227,19 +227,20 @@ def edge_loss(a, b):
     return (ax - bx).abs().mean() + (ay - by).abs().mean()
 
 
-def degrade(x64, gen):
-    """Plain pairs: downscaled art, lightly blurred and noised like a decoder's output."""
+def degrade(x64, gen, blur=(0.3, 1.4)):
+    """Plain pairs: downscaled art, blurred and noised like a decoder's output (its edges spread over
+    2-3 px at 64 px), so the refiner learns to redraw soft edges as crisp ones with aligned targets."""
     b = x64.shape[0]
-    sigma = torch.rand(b) * 0.7
-    out = x64.clone()
+    lo, hi = blur
+    sigma = lo + torch.rand(b, generator=gen) * (hi - lo)
+    out = torch.empty_like(x64)
+    r = torch.arange(-2, 3, dtype=torch.float32)
     for i in range(b):
-        s = float(sigma[i])
-        if s > 0.15:
-            k = torch.tensor([np.exp(-1 / (2 * s * s)), 1.0, np.exp(-1 / (2 * s * s))], dtype=torch.float32)
-            k = k / k.sum()
-            k2 = (k[:, None] * k[None, :]).view(1, 1, 3, 3).repeat(3, 1, 1, 1)
-            out[i : i + 1] = F.conv2d(F.pad(out[i : i + 1], (1, 1, 1, 1), mode="replicate"), k2, groups=3)
-    return (out + torch.randn(out.shape, generator=gen) * 0.02 * torch.rand(b, 1, 1, 1, generator=gen)).clamp(-1, 1)
+        k = torch.exp(-(r * r) / (2 * float(sigma[i]) ** 2))
+        k = k / k.sum()
+        k2 = (k[:, None] * k[None, :]).view(1, 1, 5, 5).repeat(3, 1, 1, 1)
+        out[i : i + 1] = F.conv2d(F.pad(x64[i : i + 1], (2, 2, 2, 2), mode="replicate"), k2, groups=3)
+    return (out + torch.randn(out.shape, generator=gen) * 0.03 * torch.rand(b, 1, 1, 1, generator=gen)).clamp(-1, 1)
 
 
 class Pairs:
@@ -261,7 +262,7 @@ class Pairs:
         self.inv = raw[: n * SMALL * SMALL * 3].reshape(n, SMALL, SMALL, 3)
         self.inv_idx = meta["index"][:n]
 
-    def batch(self, bs, crop, rng, tgen, inv_frac):
+    def batch(self, bs, crop, rng, tgen, inv_frac, blur=(0.3, 1.4)):
         """crop: size of the 64 px side crop; returns (input crop, target crop x4)."""
         # ramp the inverted share up as pairs arrive, so the first few are not memorised
         n_inv = int(round(bs * inv_frac * min(1.0, len(self.inv_idx) / 800)))
@@ -275,7 +276,7 @@ class Pairs:
             idx = sorted(rng.randint(0, self.art.shape[0], n_plain).tolist())
             y = to_t(self.art[idx])
             ys.append(y)
-            xs.append(degrade(down4(y), tgen))
+            xs.append(degrade(down4(y), tgen, blur))
         x = torch.cat(xs)
         y = torch.cat(ys)
         cx, cy = [], []
@@ -351,7 +352,7 @@ def train(args):
         if time.time() - last_reload > 120:
             pairs.reload()
             last_reload = time.time()
-        x, y = pairs.batch(args.batch, args.crop, rng, tgen, args.inv_frac)
+        x, y = pairs.batch(args.batch, args.crop, rng, tgen, args.inv_frac, (args.blur_min, args.blur_max))
         out = model(x)
         l1 = (out - y).abs().mean()
         le = edge_loss(out, y)
@@ -411,10 +412,12 @@ def main():
     ap.add_argument("--body", type=int, default=2)
     ap.add_argument("--lr", type=float, default=1e-3)
     ap.add_argument("--edge", type=float, default=1.0)
-    ap.add_argument("--adv", type=float, default=0.01)
+    ap.add_argument("--adv", type=float, default=0.03)
     ap.add_argument("--adv-after", type=int, default=400)
-    ap.add_argument("--inv-frac", type=float, default=0.4, help="share of each batch from inverted generator pairs (ramped in over the first 800)")
+    ap.add_argument("--inv-frac", type=float, default=0.3, help="share of each batch from inverted generator pairs (ramped in over the first 800)")
     ap.add_argument("--ema", type=float, default=0.995)
+    ap.add_argument("--blur-min", type=float, default=0.3, help="plain pairs: Gaussian blur sigma range at 64 px")
+    ap.add_argument("--blur-max", type=float, default=1.4)
     ap.add_argument("--export-minutes", type=float, default=10)
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
