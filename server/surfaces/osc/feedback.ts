@@ -61,7 +61,7 @@ export class Subscribers {
     for (const sub of this.subs.values()) {
       const changed: [string, TypedArg[]][] = [];
       for (const [address, args] of values) {
-        const key = JSON.stringify(args.map((a) => (a.type === 'f' ? Math.fround(a.value as number) : a.value)));
+        const key = JSON.stringify(args.map((a) => (a.type === 'f' && typeof a.value === 'number' ? Math.fround(a.value) : a.value)));
         if (sub.last.get(address) === key) continue;
         sub.last.set(address, key);
         changed.push([address, args]);

@@ -121,12 +121,12 @@ function compile(address: string, entry: unknown, builtins: Map<string, OscRoute
   const base = { path: address, command: '', doc: '' };
   if (has('param') && has('value')) {
     const e = parse(valueSchema);
-    const en = (enumParams as Record<string, { values: readonly string[] }>)[e.param];
+    const en = e.param === 'mode' || e.param === 'ease' ? enumParams[e.param] : null;
     const value = en ? toChoice(e.value, en.values, e.param) : toNumber(e.value, e.param);
     const cmd = parseCommand({ type: 'set', [e.param]: value });
     return {
       route: { ...base, args: '[f]', kind: 'queue', edge: 'rise', toCommand: () => ({ ...cmd }) },
-      follow: (s) => [{ type: 'f', value: (s.params as Record<string, unknown>)[e.param] === value ? 1 : 0 }],
+      follow: (s) => [{ type: 'f', value: s.params[e.param] === value ? 1 : 0 }],
     };
   }
   if (has('param')) {
@@ -166,7 +166,7 @@ function compile(address: string, entry: unknown, builtins: Map<string, OscRoute
     const target = builtins.get(prefix + e.alias);
     if (!target) throw new Error(`alias "${e.alias}" is not a built-in address (known: ${[...builtins.values()].map((r) => r.path).join(', ')})`);
     if (!e.args) return { route: target };
-    const fixed = e.args as OscArg[];
+    const fixed: OscArg[] = e.args;
     target.toCommand(fixed); // bad fixed args fail now, not on stage
     return { route: { ...target, kind: target.kind === 'local' ? 'local' : 'queue', edge: 'rise', toCommand: () => target.toCommand(fixed) } };
   }

@@ -1,7 +1,6 @@
 // The OSC address table, generated from the command vocabulary and the parameter table: every
 // numeric and enum parameter gets an address, so a new parameter is playable over OSC at once.
 // The README table comes from oscTableMarkdown().
-import { commandSchemas } from '../../commands.ts';
 import { numericParams, numericParamNames, enumParams } from '../../params.ts';
 import type { OscArg } from './wire.ts';
 import { toNumber, toInt, toText, toLevel, toChoice, OscArgError } from './args.ts';
@@ -25,12 +24,6 @@ export interface OscRoute {
   command: string;
   doc: string;
   toCommand(args: OscArg[]): Record<string, unknown>;
-}
-
-/** The numeric field of a command added elsewhere (e.g. tempo's bpm), read from its schema. */
-function numberField(type: string, fallback: string): string {
-  const shape = (commandSchemas as Record<string, { shape?: Record<string, unknown> }>)[type]?.shape;
-  return (shape && Object.keys(shape).find((k) => k !== 'type')) ?? fallback;
 }
 
 function need(args: OscArg[], n: number, what: string): void {
@@ -137,7 +130,7 @@ export function oscRoutes(): OscRoute[] {
       doc: 'Set the tempo in beats per minute.',
       toCommand(args) {
         need(args, 1, 'tempo');
-        return { type: 'tempo', [numberField('tempo', 'bpm')]: toNumber(args[0], 'tempo') };
+        return { type: 'tempo', bpm: toNumber(args[0], 'tempo') };
       },
     },
     {
