@@ -57,7 +57,11 @@ export class Stage extends EventEmitter<StageEvents> {
   readonly presets: PresetStore;
   readonly metrics: Metrics;
   readonly targetFps: number;
-  engine: EngineState;
+  /** The walk's state. Read-only from outside: changes go through dispatch/enqueue. */
+  get engine(): EngineState {
+    return this.walk;
+  }
+  private walk: EngineState;
   latest: Frame | null = null;
   private readonly features: Feature[] = [];
   private handlers = new Map<CommandType, { feature: Feature; run: Handler }>();
@@ -78,7 +82,7 @@ export class Stage extends EventEmitter<StageEvents> {
     this.presets = opts.presets;
     this.targetFps = opts.fps ?? 60;
     const m = this.model.manifest;
-    this.engine = createEngine({ dim: m.generator.z.dim, conditionDim: m.generator.condition?.dim, seed: opts.seed ?? 1, params: opts.params });
+    this.walk = createEngine({ dim: m.generator.z.dim, conditionDim: m.generator.condition?.dim, seed: opts.seed ?? 1, params: opts.params });
     this.metrics = createMetrics();
     this.metrics.targetFps.set(this.targetFps);
   }
@@ -162,7 +166,7 @@ export class Stage extends EventEmitter<StageEvents> {
   /** Apply a command to the engine state synchronously (the next frame reflects it). */
   private apply(cmd: EngineCommand): void {
     try {
-      this.engine = applyCommand(this.engine, cmd);
+      this.walk = applyCommand(this.walk, cmd);
     } catch (err) {
       throw new CommandError((err as Error).message);
     }
@@ -253,8 +257,8 @@ export class Stage extends EventEmitter<StageEvents> {
    * frame loop calls it before generating; the offline renderer calls it once per output frame.
    */
   advance(dt: number, frames = 1): StepResult {
-    const r = step(this.engine, dt, frames);
-    this.engine = r.state;
+    const r = step(this.walk, dt, frames);
+    this.walk = r.state;
     const clock = { index: r.state.frame, time: r.state.time };
     for (const f of this.features) f.frame?.(clock);
     return r;
