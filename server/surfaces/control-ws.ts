@@ -67,7 +67,7 @@ export function createControlSurface(stage: Stage) {
     wss,
     handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
       wss.handleUpgrade(req, socket, head, (ws) => {
-        const out = new TextSender(ws, stage);
+        const out = new TextSender(ws, stage.metrics);
         clients.set(ws, out);
         out.latest('state', stateMessage(stage));
         ws.on('message', (data, isBinary) => {

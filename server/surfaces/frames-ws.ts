@@ -27,7 +27,7 @@ class FrameViewer {
     private ws: WebSocket,
     private stage: Stage,
   ) {
-    this.text = new TextSender(ws, stage);
+    this.text = new TextSender(ws, stage.metrics);
   }
 
   /** A newly encoded frame of this viewer's size: sent now, or held as the one pending frame. */

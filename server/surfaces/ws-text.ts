@@ -5,6 +5,7 @@
 // commands without reading the answers is disconnected once its backlog passes HARD_LIMIT.
 import { WebSocket } from 'ws';
 import type { Stage } from '../stage.ts';
+import type { Metrics } from '../metrics.ts';
 
 /** Unsent bytes above which broadcasts wait (latest wins). */
 export const LIMIT = 256 * 1024;
@@ -18,7 +19,7 @@ export class TextSender {
 
   constructor(
     private ws: WebSocket,
-    private stage: Stage,
+    private metrics: Metrics,
   ) {}
 
   /** Unsent bytes plus the broadcasts waiting: what this client costs in memory right now. */
@@ -35,7 +36,7 @@ export class TextSender {
       this.ws.send(text);
       return;
     }
-    if (this.pending.has(kind)) this.stage.metrics.textDropped.inc({ kind });
+    if (this.pending.has(kind)) this.metrics.textDropped.inc({ kind });
     this.pending.set(kind, text);
     this.retry();
   }
@@ -44,7 +45,7 @@ export class TextSender {
   reply(text: string): void {
     if (this.ws.readyState !== WebSocket.OPEN) return;
     if (this.ws.bufferedAmount > HARD_LIMIT) {
-      this.stage.metrics.slowClients.inc();
+      this.metrics.slowClients.inc();
       this.ws.terminate();
       return;
     }

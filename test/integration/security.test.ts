@@ -13,6 +13,7 @@ import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { writeFixtureModel } from '../fixtures/onnx.ts';
 import { resolveToken } from '../../server/surfaces/auth.ts';
 import { startServer, ROOT } from '../../server/server.ts';
+import { parseServeArgs } from '../../server/cli.ts';
 
 interface RawResponse {
   status: number;
@@ -209,7 +210,7 @@ describe('tokens', () => {
     assert.equal(resolveToken(null, '0.0.0.0', { LATENTSTAGE_TOKEN: 'x' }), null);
   });
 
-  test('startServer and the CLI refuse an empty token instead of running unprotected', async () => {
+  test('startServer and the CLI refuse an empty or short token instead of running unprotected; flags are checked', async () => {
     const model = writeFixtureModel(path.join(mkdtempSync(path.join(tmpdir(), 'ls-tok-')), 'm'));
     await assert.rejects(startServer({ model, port: 0, host: '0.0.0.0', token: '' }), /at least 8 characters/);
     const cli = path.join(ROOT, 'server/bin.mjs');
@@ -217,12 +218,12 @@ describe('tokens', () => {
     const r = spawnSync(process.execPath, [cli, 'serve', '--model', model, '--port', '0', '--osc-port', '0', '--host', '0.0.0.0'], { cwd: ROOT, encoding: 'utf8', env, timeout: 30000 });
     assert.notEqual(r.status, 0);
     assert.match(r.stderr, /LATENTSTAGE_TOKEN must be at least 8 characters/);
-    const short = spawnSync(process.execPath, [cli, 'serve', '--model', model, '--token', 'abc'], { cwd: ROOT, encoding: 'utf8', timeout: 30000 });
-    assert.equal(short.status, 2);
-    assert.match(short.stderr, /--token must be at least 8 characters/);
-    const bad = spawnSync(process.execPath, [cli, 'serve', '--model', model, '--allow-origin', 'editor.p5js.org'], { cwd: ROOT, encoding: 'utf8', timeout: 30000 });
-    assert.equal(bad.status, 2);
-    assert.match(bad.stderr, /--allow-origin: bad origin/);
+    assert.throws(() => parseServeArgs(['--token', 'abc']), /--token must be at least 8 characters/);
+    assert.throws(() => parseServeArgs(['--allow-origin', 'editor.p5js.org']), /--allow-origin: bad origin/);
+    assert.throws(() => parseServeArgs(['--allow-host', 'evil example']), /--allow-host: bad host/);
+    const ok = parseServeArgs(['--allow-origin', 'https://editor.p5js.org/,http://localhost:3000', '--allow-origin', 'null', '--allow-host', 'stage.local,.example.com']);
+    assert.deepEqual(ok.allowOrigins, ['https://editor.p5js.org', 'http://localhost:3000', 'null']);
+    assert.deepEqual(ok.allowHosts, ['stage.local', '.example.com']);
   });
 
   test('with a token, a foreign origin that holds it may control; without it nobody may', async () => {

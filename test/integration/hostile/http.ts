@@ -2,11 +2,10 @@
 // over-limit sizes, all on one keep-alive connection. Every request is answered (never a dropped
 // socket, never a 5xx), rejected commands are counted in /metrics and change nothing, nothing
 // outside the served folders leaks, and parameters stay finite and in range.
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
-import { startTestServer, waitFor } from '../helpers/server.ts';
-import { FUZZ_SEED, rng, hostileText, validCommand, snapshot, paramsInRange, counter, type Rng } from '../helpers/fuzz.ts';
+import { waitFor, type TestServer } from '../../helpers/server.ts';
+import { FUZZ_SEED, rng, hostileText, validCommand, snapshot, paramsInRange, counter, type Rng } from '../../helpers/fuzz.ts';
 
 interface Req {
   method: string;
@@ -73,13 +72,15 @@ function send(agent: http.Agent, port: number, req: Req): Promise<{ status: numb
   });
 }
 
-test(`seeded HTTP fuzz (seed ${FUZZ_SEED}): 2000 hostile requests on a keep-alive connection`, { timeout: 120_000 }, async () => {
-  const s = await startTestServer({ fps: 20 });
+export const HTTP_REQUESTS = 2000;
+
+/** Seeded fuzz of HTTP on one keep-alive connection: every request answered, refusals counted. */
+export async function httpFuzz(s: TestServer): Promise<Record<string, unknown>> {
   const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
   try {
     await waitFor(() => s.stage.latest !== null, 20_000, 'the first frame'); // /frame.jpg answers 503 before it
     const r = rng(FUZZ_SEED + 1);
-    const N = 2000;
+    const N = HTTP_REQUESTS;
     const errorsBefore = await counter(s.url, 'latentstage_errors_total', 'surface="http"');
     const frameBefore = s.stage.engine.frame;
     const tally = { sent: 0, answered: 0, applied: 0, refused: 0, statuses: {} as Record<number, number> };
@@ -122,9 +123,8 @@ test(`seeded HTTP fuzz (seed ${FUZZ_SEED}): 2000 hostile requests on a keep-aliv
     const errorsAfter = await counter(s.url, 'latentstage_errors_total', 'surface="http"');
     assert.equal(errorsAfter - errorsBefore, counted, 'every refused command and foreign Host is counted in /metrics');
     await waitFor(() => s.stage.engine.frame > frameBefore + 5, 10_000, 'the frame loop running after the fuzz');
-    console.log(`# http fuzz: ${JSON.stringify(tally)}`);
+    return tally;
   } finally {
     agent.destroy();
-    await s.stop();
   }
-});
+}
