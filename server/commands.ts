@@ -6,6 +6,7 @@ import { scheduleSchema } from './steer/schedule-schema.ts';
 import { describeIssues } from './zod-issues.ts';
 import * as atoms from './schema-atoms.ts';
 import { seed, fade, videoSize } from './schema-atoms.ts';
+import { routeFields, checkRouteRange, inputValuesSchema } from './mod/schema.ts';
 
 const presetName = atoms.name();
 
@@ -44,6 +45,9 @@ export const commandSchemas = {
     size: videoSize.optional(),
   }),
   'stream.stop': z.strictObject({ type: z.literal('stream.stop') }),
+  'mod.set': z.strictObject({ type: z.literal('mod.set'), ...routeFields }).superRefine(checkRouteRange),
+  'mod.clear': z.strictObject({ type: z.literal('mod.clear'), id: routeFields.id }),
+  'mod.input': z.strictObject({ type: z.literal('mod.input'), values: inputValuesSchema }),
 } as const;
 
 export type CommandType = keyof typeof commandSchemas;

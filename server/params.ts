@@ -11,14 +11,16 @@ export interface NumericParam {
   step: number;
   unit?: string;
   doc: string;
+  /** The walk reads it every frame, so the modulation layer may move it (server/mod/). */
+  modulate?: boolean;
 }
 
 export const numericParams = {
-  speed: { min: 0, max: 4, default: 0.3, step: 0.01, unit: 'keys/s', doc: 'Drift rate: new latent keypoints per second (drift mode).' },
-  truncation: { min: 0, max: 2, default: 0.8, step: 0.01, doc: 'Distance from the centre of the latent space: low is typical and calm, high is wild.' },
-  period: { min: 0.5, max: 3600, default: 16, step: 0.5, unit: 's', doc: 'Seconds for one lap of the closed orbit (loop mode); the orbit returns exactly to its start.' },
+  speed: { min: 0, max: 4, default: 0.3, step: 0.01, unit: 'keys/s', modulate: true, doc: 'Drift rate: new latent keypoints per second (drift mode).' },
+  truncation: { min: 0, max: 2, default: 0.8, step: 0.01, modulate: true, doc: 'Distance from the centre of the latent space: low is typical and calm, high is wild.' },
+  period: { min: 0.5, max: 3600, default: 16, step: 0.5, unit: 's', modulate: true, doc: 'Seconds for one lap of the closed orbit (loop mode); the orbit returns exactly to its start.' },
   fade: { min: 0, max: FADE_MAX, default: 2, step: 0.1, unit: 's', doc: 'Default fade time of a prompt change.' },
-  strength: { min: 0, max: 1, default: 1, step: 0.01, doc: 'How strongly the active prompt pulls the walk.' },
+  strength: { min: 0, max: 1, default: 1, step: 0.01, modulate: true, doc: 'How strongly the active prompt pulls the walk.' },
   hold: { min: 0, max: 600, default: 2, step: 0.1, unit: 's', doc: 'Keyframes: seconds held on each key.' },
   transition: { min: 0.05, max: 600, default: 3, step: 0.05, unit: 's', doc: 'Keyframes: seconds to glide from one key to the next.' },
   search: { min: 0, max: 1, default: 0, step: 1, doc: 'CLIP-guided search (CMA-ES) refines the prompt: 1 = on. Always on for models without a prior or condition.' },
@@ -26,6 +28,8 @@ export const numericParams = {
 
 export type NumericParamName = keyof typeof numericParams;
 export const numericParamNames = Object.keys(numericParams) as NumericParamName[];
+/** Parameters the modulation layer may move (the walk reads them every frame). */
+export const modTargets = numericParamNames.filter((n) => (numericParams[n] as NumericParam).modulate === true);
 
 export const modes = ['drift', 'loop', 'keyframes'] as const;
 export type Mode = (typeof modes)[number];

@@ -5,6 +5,8 @@ import { defaultParams, type Params } from '../params.ts';
 import type { Command } from '../commands.ts';
 import { drift, loop, keyframes, keyLatent, ease, seedLatent, type Key } from './walks.ts';
 import { slerp, lerp, type Vec } from './vec.ts';
+import { emptyMod, evaluate, modulated, setRoute, clearRoutes, setInputs, type ModState } from './modulation.ts';
+import { normaliseRoute, MAX_ROUTES } from '../mod/schema.ts';
 
 /** A Gaussian region of latent space that the walk moves around (the text prior's output). */
 export interface Region {
@@ -50,6 +52,11 @@ export interface EngineState {
   /** The walker's last point, and a glide from it when the seed or mode changes. */
   walker: Vec;
   switchFrom: Glide<Vec> | null;
+  /** Tempo, and beats since time 0 at that tempo (a `beat` tap snaps to the nearest whole beat). */
+  bpm: number;
+  beats: number;
+  /** Modulation routes, external input values and their last outputs. */
+  mod: ModState;
 }
 
 /**
@@ -124,6 +131,9 @@ export function createEngine(opts: EngineOptions): EngineState {
     condition: conditionDim > 0 ? still(new Float64Array(conditionDim)) : null,
     walker: new Float64Array(opts.dim),
     switchFrom: null,
+    bpm: 120,
+    beats: 0,
+    mod: emptyMod(),
   };
   state.walker = walkerPoint(state);
   return state;
@@ -201,6 +211,21 @@ export function applyCommand(s: EngineState, cmd: EngineCommand): EngineState {
       }
       return next;
     }
+    case 'tempo':
+      return { ...s, bpm: cmd.bpm };
+    case 'beat':
+      return { ...s, beats: Math.round(s.beats) };
+    case 'mod.set': {
+      const { type: _type, ...route } = cmd;
+      const r = normaliseRoute(route);
+      if (!s.mod.routes.some((x) => x.id === r.id) && s.mod.routes.length >= MAX_ROUTES) throw new RangeError(`at most ${MAX_ROUTES} modulation routes`);
+      return { ...s, mod: setRoute(s.mod, r) };
+    }
+    case 'mod.clear':
+      if (cmd.id !== undefined && !s.mod.routes.some((r) => r.id === cmd.id)) throw new RangeError(`no modulation route "${cmd.id}"`);
+      return { ...s, mod: clearRoutes(s.mod, cmd.id) };
+    case 'mod.input':
+      return { ...s, mod: setInputs(s.mod, cmd.values) };
     default:
       // preset.* and other I/O commands are handled outside the engine.
       return s;
@@ -214,14 +239,18 @@ export function applyCommand(s: EngineState, cmd: EngineCommand): EngineState {
 export function step(s: EngineState, dt: number, frames = 1): StepResult {
   if (!(dt >= 0) || !Number.isFinite(dt)) throw new RangeError('dt must be a finite number >= 0');
   if (!Number.isInteger(frames) || frames < 1) throw new RangeError('frames must be a positive integer');
-  const p = s.params;
-  let lap = s.lap + dt / p.period;
+  const time = s.time + dt;
+  const beats = s.beats + (dt * s.bpm) / 60;
+  const mod = evaluate(s.mod, time, beats, dt);
+  let lap = s.lap + dt / modulated('period', s.params.period, mod);
   lap -= Math.floor(lap);
   const moved: EngineState = {
     ...s,
     frame: s.frame + frames,
-    time: s.time + dt,
-    phase: s.phase + p.speed * dt,
+    time,
+    beats,
+    mod,
+    phase: s.phase + modulated('speed', s.params.speed, mod) * dt,
     lap,
     keyTime: s.keyTime + dt,
     region: advance(s.region, dt),
@@ -237,14 +266,21 @@ export function step(s: EngineState, dt: number, frames = 1): StepResult {
 export function latentOf(s: EngineState): Float32Array {
   const w = currentWalker(s);
   const r = regionAt(s.region);
-  const k = s.prompt.strength;
-  const psi = s.params.truncation;
+  const k = modulated('strength', s.prompt.strength, s.mod);
+  const psi = modulated('truncation', s.params.truncation, s.mod);
   const z = new Float32Array(s.dim);
   for (let i = 0; i < s.dim; i++) {
     const scale = 1 + k * (r.scale[i] - 1);
     z[i] = k * r.mean[i] + scale * psi * w[i];
   }
   return z;
+}
+
+/** The walk parameters as the walk uses them now: the set values plus their modulation. */
+export function liveParams(s: EngineState): Params {
+  const out = { ...s.params };
+  for (const name of Object.keys(s.mod.deltas) as (keyof typeof s.mod.deltas)[]) out[name] = modulated(name, s.params[name], s.mod);
+  return out;
 }
 
 export { seedLatent };

@@ -1,14 +1,14 @@
 // Prompt schedules: prompts at times in seconds or beats, following engine time (so a schedule
-// plays the same on every run and in the offline renderer), optionally looping. A beat clock runs
-// at the current tempo; `beat` (a tap) snaps its phase to the nearest beat; schedules in beats
-// start on the next whole beat.
+// plays the same on every run and in the offline renderer), optionally looping. The beat clock is
+// the engine's (tempo and beat are engine commands, so modulation in beats follows it too); `beat`
+// (a tap) snaps its phase to the nearest beat; schedules in beats start on the next whole beat.
 //
 // Commands: tempo {bpm}, beat {}, schedule.start {schedule?}, schedule.stop {}. A preset carries
 // the running schedule and the tempo; loading a preset without a schedule stops the running one.
 import type { Stage } from '../stage.ts';
 import type { Command, CommandOf } from '../commands.ts';
 import { CommandError } from '../commands.ts';
-import type { Feature, FeatureState, FrameClock } from '../feature.ts';
+import type { Feature, FeatureState, FrameClock, CommandContext } from '../feature.ts';
 import type { Preset } from '../presets.ts';
 import { parsePrompt } from './prompt.ts';
 import type { Schedule } from './schedule-schema.ts';
@@ -43,9 +43,6 @@ interface Running {
 
 export class Scheduler implements Feature {
   readonly name = 'schedule';
-  bpm = DEFAULT_BPM;
-  /** Beats since engine time 0 at the current tempo (phase adjusted by taps). */
-  beats = 0;
   private time = 0;
   private last: Schedule | null = null;
   private running: Running | null = null;
@@ -59,12 +56,9 @@ export class Scheduler implements Feature {
   }
 
   readonly commands = {
-    tempo: (cmd: CommandOf<'tempo'>) => {
-      this.bpm = cmd.bpm;
-    },
-    beat: () => {
-      this.beats = Math.round(this.beats);
-    },
+    // The beat clock lives in the engine, so tempo and taps apply there.
+    tempo: (cmd: CommandOf<'tempo'>, ctx: CommandContext) => ctx.apply(cmd),
+    beat: (cmd: CommandOf<'beat'>, ctx: CommandContext) => ctx.apply(cmd),
     'schedule.start': (cmd: CommandOf<'schedule.start'>) => this.start(cmd.schedule),
     'schedule.stop': () => {
       this.running = null;
@@ -98,6 +92,15 @@ export class Scheduler implements Feature {
     return out;
   }
 
+  get bpm(): number {
+    return this.stage.engine.bpm;
+  }
+
+  /** Beats since engine time 0 at the current tempo (phase adjusted by taps). */
+  get beats(): number {
+    return this.stage.engine.beats;
+  }
+
   /** Resolves when the prompts fired so far have been applied. */
   idle(): Promise<void> {
     return this.pending.then(() => {});
@@ -129,9 +132,7 @@ export class Scheduler implements Feature {
 
   /** Move the clocks to engine time t and fire every step that is due. */
   advance(t: number): void {
-    const dt = Math.max(0, t - this.time);
     this.time = t;
-    this.beats += (dt * this.bpm) / 60;
     this.fire();
   }
 
