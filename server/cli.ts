@@ -36,6 +36,7 @@ const USAGE = `usage: latentstage serve [options]
   --osc-map FILE    OSC address mapping (default presets/osc-map.json when present)
   --osc-prefix P    prefix of the built-in OSC addresses (default /ls)
   --osc-feedback H:P  always send OSC state feedback to HOST:PORT
+  --oscquery-port N OSCQuery (HTTP + websocket) port describing the OSC addresses (default 9001, 0 = off)
 `;
 
 export class UsageError extends Error {
@@ -67,6 +68,7 @@ const serveSchema = z.object({
   'osc-map': z.string().min(1).optional(),
   'osc-prefix': oscPrefix('--osc-prefix').optional(),
   'osc-feedback': z.string().regex(/^(\[[^\]\s]+\]|[^:\s]+):\d{1,5}$/, '--osc-feedback must be HOST:PORT').optional(),
+  'oscquery-port': int('oscquery-port', 0, 65535).optional(),
 });
 
 export function parseServeArgs(args: string[]) {
@@ -96,6 +98,7 @@ export function parseServeArgs(args: string[]) {
         'osc-map': { type: 'string' },
         'osc-prefix': { type: 'string' },
         'osc-feedback': { type: 'string' },
+        'oscquery-port': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     }));
@@ -137,7 +140,7 @@ async function serve(args: string[]): Promise<void> {
     allowHosts: o.allowHosts,
     recordings: o.recordings,
     stream: o.stream,
-    osc: oscFromFlags({ oscPort: o['osc-port'], oscHost: o['osc-host'], oscAllow: o['osc-allow'], oscMap: o['osc-map'], oscPrefix: o['osc-prefix'], oscFeedback: o['osc-feedback'] }),
+    osc: oscFromFlags({ oscPort: o['osc-port'], oscHost: o['osc-host'], oscAllow: o['osc-allow'], oscMap: o['osc-map'], oscPrefix: o['osc-prefix'], oscFeedback: o['osc-feedback'], oscqueryPort: o['oscquery-port'], host: o.host }),
   });
   const { url, stage, token } = server;
   const m = stage.model.manifest;
@@ -153,6 +156,7 @@ async function serve(args: string[]): Promise<void> {
   ];
   const osc = stage.state().osc;
   if (osc) lines.push(`  OSC (udp)      ${osc.host}:${osc.port} ${osc.prefix}/... (README: OSC)`);
+  if (server.oscQuery) lines.push(`  OSCQuery       http://${osc?.host ?? o.host ?? '127.0.0.1'}:${server.oscQuery.port}/`);
   if (token) lines.push(`  control token  ${token}  (open ${url}/?token=${token} once; the page remembers it)`);
   console.log(lines.join('\n'));
   let stopping = false;

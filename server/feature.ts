@@ -32,6 +32,7 @@ import type { ScheduleStatus, TempoStatus } from './steer/schedule.ts';
 import type { RecordingState } from './record/recorder.ts';
 import type { StreamState } from './record/stream.ts';
 import type { OscStatus } from './surfaces/osc.ts';
+import type { OscQueryStatus } from './surfaces/osc/query.ts';
 import type { WorkerState } from './runtime/worker.ts';
 
 /** Every feature's part of PublicState, by key. A stage without the feature has no such key. */
@@ -48,6 +49,7 @@ export interface FeatureState {
   recording: RecordingState;
   stream: StreamState;
   osc: OscStatus;
+  oscquery: OscQueryStatus;
   /** The runtime worker (when inference runs in one) and how often it crashed. */
   runtime: { worker: WorkerState; crashes: number };
 }

@@ -17,6 +17,8 @@ import { createHttpApp } from './surfaces/http.ts';
 import { createFramesSurface } from './surfaces/frames-ws.ts';
 import { createControlSurface } from './surfaces/control-ws.ts';
 import { prepareOsc, type OscOptions, type OscSurface } from './surfaces/osc.ts';
+import { startOscQuery, type OscQuery } from './surfaces/osc/query.ts';
+import { DEFAULT_PREFIX } from './surfaces/osc/table.ts';
 import { resolveToken } from './surfaces/auth.ts';
 import { Access, HOST_REFUSED } from './surfaces/access.ts';
 import { frontDoor } from './surfaces/front-door.ts';
@@ -69,6 +71,8 @@ export interface RunningServer {
   scheduler: Scheduler;
   /** The OSC surface, when OSC is on and its port was free. */
   osc: OscSurface | null;
+  /** The OSCQuery server, when OSC and OSCQuery are on. */
+  oscQuery: OscQuery | null;
   close(): Promise<void>;
 }
 
@@ -128,6 +132,21 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
 
   const osc = startOsc ? await startOsc(stage, host, log) : null;
   if (osc) stage.use(osc);
+  let oscQuery: OscQuery | null = null;
+  const q = opts.osc?.query;
+  if (osc && q) {
+    const oscHost = opts.osc?.host ?? host;
+    try {
+      oscQuery = await startOscQuery(stage, { port: q.port, host: oscHost, oscHost, oscPort: osc.port, prefix: opts.osc?.prefix ?? DEFAULT_PREFIX, advertise: q.advertise, log });
+    } catch (err) {
+      if (!q.optional || (err as NodeJS.ErrnoException).code !== 'EADDRINUSE') {
+        await stage.closeFeatures();
+        throw err;
+      }
+      log.warn(`OSCQuery port ${q.port} is in use: OSCQuery is off (choose another with --oscquery-port N)`);
+    }
+  }
+  if (oscQuery) stage.use(oscQuery);
   await new Promise<void>((resolve, reject) => {
     http.once('error', reject);
     http.listen(opts.port ?? 8080, host, () => {
@@ -160,7 +179,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
       unguard();
     })());
 
-  return { url, port, host, token, stage, http, log, recorder, streamer, steering, scheduler, osc, close };
+  return { url, port, host, token, stage, http, log, recorder, streamer, steering, scheduler, osc, oscQuery, close };
 }
 
 /**

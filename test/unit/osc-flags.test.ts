@@ -4,7 +4,18 @@ import { oscFromFlags, prepareOsc } from '../../server/surfaces/osc.ts';
 import { parseServeArgs } from '../../server/cli.ts';
 
 test('OSC flags: default port 9000 (optional), 0 disables, lists and feedback targets parse', () => {
-  assert.deepEqual(oscFromFlags({}), { port: 9000, optional: true, host: undefined, prefix: undefined, map: undefined, allow: undefined, feedback: undefined });
+  assert.deepEqual(oscFromFlags({}), {
+    port: 9000,
+    optional: true,
+    host: undefined,
+    prefix: undefined,
+    map: undefined,
+    allow: undefined,
+    feedback: undefined,
+    query: { port: 9001, optional: true, advertise: false },
+  });
+  assert.equal(oscFromFlags({ oscqueryPort: 0 })!.query, null);
+  assert.deepEqual(oscFromFlags({ oscqueryPort: 9100, host: '0.0.0.0' })!.query, { port: 9100, optional: false, advertise: true });
   assert.equal(oscFromFlags({ oscPort: 0 }), null);
   const o = oscFromFlags({ oscPort: 8000, oscAllow: '192.168.1.0/24, 10.0.0.5', oscFeedback: '192.168.1.20:9001' })!;
   assert.equal(o.optional, false);

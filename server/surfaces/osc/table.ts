@@ -143,6 +143,43 @@ export function oscRoutes(): OscRoute[] {
       toCommand: () => ({ type: 'beat' }),
     },
     {
+      path: '/mod/input',
+      args: 's f',
+      kind: 'queue',
+      command: 'mod.input',
+      doc: 'Feed a modulation input: `/ls/mod/input fader3 0.7` sets `osc:fader3` (0 to 1) for routes that use it.',
+      toCommand(args) {
+        need(args, 2, 'input name and value');
+        return { type: 'mod.input', values: { [`osc:${toText(args[0], 'input name')}`]: toNumber(args[1], 'input value') } };
+      },
+    },
+    {
+      path: '/mod/set',
+      args: 's',
+      kind: 'queue',
+      command: 'mod.set',
+      doc: 'Add or replace a modulation route, given as the JSON of a `mod.set` command without its type.',
+      toCommand(args) {
+        need(args, 1, 'route JSON');
+        let route: unknown;
+        try {
+          route = JSON.parse(toText(args[0], 'route JSON'));
+        } catch {
+          throw new OscArgError('route JSON is not valid JSON');
+        }
+        if (!route || typeof route !== 'object' || Array.isArray(route)) throw new OscArgError('route JSON must be an object');
+        return { ...(route as object), type: 'mod.set' };
+      },
+    },
+    {
+      path: '/mod/clear',
+      args: '[s id]',
+      kind: 'queue',
+      command: 'mod.clear',
+      doc: 'Remove the modulation route `id`, or every route without an argument.',
+      toCommand: (args) => (args.length ? { type: 'mod.clear', id: toText(args[0], 'route id') } : { type: 'mod.clear' }),
+    },
+    {
       path: '/subscribe',
       args: '[i port]',
       kind: 'local',
