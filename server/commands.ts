@@ -7,6 +7,7 @@ import { describeIssues } from './zod-issues.ts';
 import * as atoms from './schema-atoms.ts';
 import { seed, fade, videoSize } from './schema-atoms.ts';
 import { routeFields, checkRouteRange, inputValuesSchema } from './mod/schema.ts';
+import { midiMappingsSchema } from './mod/midi-schema.ts';
 
 const presetName = atoms.name();
 
@@ -48,6 +49,7 @@ export const commandSchemas = {
   'mod.set': z.strictObject({ type: z.literal('mod.set'), ...routeFields }).superRefine(checkRouteRange),
   'mod.clear': z.strictObject({ type: z.literal('mod.clear'), id: routeFields.id }),
   'mod.input': z.strictObject({ type: z.literal('mod.input'), values: inputValuesSchema }),
+  'midi.map': z.strictObject({ type: z.literal('midi.map'), mappings: midiMappingsSchema }),
 } as const;
 
 export type CommandType = keyof typeof commandSchemas;

@@ -33,6 +33,8 @@ import type { RecordingState } from './record/recorder.ts';
 import type { StreamState } from './record/stream.ts';
 import type { OscStatus } from './surfaces/osc.ts';
 import type { OscQueryStatus } from './surfaces/osc/query.ts';
+import type { ModulationStatus } from './mod/feature.ts';
+import type { MidiMapStatus } from './mod/midi-map.ts';
 import type { WorkerState } from './runtime/worker.ts';
 
 /** Every feature's part of PublicState, by key. A stage without the feature has no such key. */
@@ -50,6 +52,10 @@ export interface FeatureState {
   stream: StreamState;
   osc: OscStatus;
   oscquery: OscQueryStatus;
+  /** Modulation routes, the live values of the parameters they move, the last inputs. */
+  modulation: ModulationStatus;
+  /** The shared MIDI mapping (presets/midi-map.json) that every control page uses. */
+  midi: MidiMapStatus;
   /** The runtime worker (when inference runs in one) and how often it crashed. */
   runtime: { worker: WorkerState; crashes: number };
 }

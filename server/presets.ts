@@ -10,9 +10,10 @@ import { scheduleSchema } from './steer/schedule-schema.ts';
 import { NAME, NAME_RULE, bpm } from './schema-atoms.ts';
 import type { Feature, CommandContext } from './feature.ts';
 import { describeIssues } from './zod-issues.ts';
+import { routeSchema, MAX_ROUTES } from './mod/schema.ts';
 
 /** Files in the preset folder that are not presets (e.g. the OSC mapping). */
-const NOT_PRESETS = new Set(['osc-map']);
+const NOT_PRESETS = new Set(['osc-map', 'midi-map']);
 
 export const presetSchema = z.strictObject({
   description: z.string().max(500).optional(),
@@ -22,6 +23,7 @@ export const presetSchema = z.strictObject({
   keyframes: commandSchemas.keyframes.omit({ type: true }).optional(),
   schedule: scheduleSchema.optional(),
   tempo: bpm.optional(),
+  modulation: z.array(routeSchema).max(MAX_ROUTES, `at most ${MAX_ROUTES} modulation routes`).optional(),
 });
 export type Preset = z.infer<typeof presetSchema>;
 
@@ -82,16 +84,24 @@ export class PresetStore {
   async save(name: string, preset: Preset): Promise<void> {
     checkName(name);
     const valid = presetSchema.parse(preset);
-    await mkdir(this.dir, { recursive: true });
-    const target = path.join(this.dir, `${name}.json`);
-    const tmp = path.join(this.dir, `.${name}.${process.pid}.${Date.now()}.tmp`);
     try {
-      await writeFile(tmp, JSON.stringify(valid, null, 2) + '\n', { flag: 'wx' });
-      await rename(tmp, target);
+      await writeJsonAtomic(this.dir, name, valid);
     } catch (err) {
-      await unlink(tmp).catch(() => {});
       throw new CommandError(`cannot save preset ${name}: ${(err as Error).message}`, 500);
     }
+  }
+}
+
+/** Write DIR/NAME.json through a temporary file renamed over it, so readers never see half a file. */
+export async function writeJsonAtomic(dir: string, name: string, value: unknown): Promise<void> {
+  await mkdir(dir, { recursive: true });
+  const tmp = path.join(dir, `.${name}.${process.pid}.${Date.now()}.tmp`);
+  try {
+    await writeFile(tmp, JSON.stringify(value, null, 2) + '\n', { flag: 'wx' });
+    await rename(tmp, path.join(dir, `${name}.json`));
+  } catch (err) {
+    await unlink(tmp).catch(() => {});
+    throw err;
   }
 }
 

@@ -13,6 +13,8 @@ import { Recorder } from './record/recorder.ts';
 import { Streamer } from './record/stream.ts';
 import { Steering } from './steer/steering.ts';
 import { Scheduler } from './steer/schedule.ts';
+import { Modulation } from './mod/feature.ts';
+import { MidiMap } from './mod/midi-map.ts';
 import { createHttpApp } from './surfaces/http.ts';
 import { createFramesSurface } from './surfaces/frames-ws.ts';
 import { createControlSurface } from './surfaces/control-ws.ts';
@@ -98,6 +100,8 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
   // The features, composed (see feature.ts); they close in reverse order.
   const steering = stage.use(await Steering.attach(stage, { log: { warn: (m) => log.warn(m), error: (m) => log.error(m) } }));
   const scheduler = stage.use(new Scheduler(stage, log));
+  stage.use(new Modulation(stage));
+  stage.use(await MidiMap.open(stage.presets.dir, log));
   stage.use(new Presets(stage.presets, stage));
   const recorder = stage.use(new Recorder(stage, { dir: opts.recordings ?? path.join(ROOT, 'recordings'), log }));
   const streamer = stage.use(new Streamer(stage, log));

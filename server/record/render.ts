@@ -13,6 +13,7 @@ import { Stage } from '../stage.ts';
 import { PresetStore, Presets } from '../presets.ts';
 import { Steering } from '../steer/steering.ts';
 import { Scheduler } from '../steer/schedule.ts';
+import { Modulation } from '../mod/feature.ts';
 import { CommandError } from '../commands.ts';
 import { Encoder, outputSize } from './ffmpeg.ts';
 import { readWalk, type Walk } from './walk-file.ts';
@@ -208,6 +209,7 @@ export async function offlineStage(model: Model, o: { presetsDir: string; fps: n
   const log = { warn: (m: string) => o.warn?.(m), error: (m: string) => o.warn?.(m) };
   const steering = stage.use(await Steering.attach(stage, { live: false, log }));
   stage.use(new Scheduler(stage, log));
+  stage.use(new Modulation(stage));
   stage.use(new Presets(store, stage));
   const dt = 1 / o.fps;
   return {
