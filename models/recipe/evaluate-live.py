@@ -51,6 +51,7 @@ def main():
     ap.add_argument("--fps", type=float, default=2)
     ap.add_argument("--tag", default="", help="suffix of the output file")
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--reuse", action="store_true", help="judge frames already rendered for the same set/tag again (e.g. with a newer evaluator)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     t0 = time.time()
@@ -83,8 +84,9 @@ def main():
     json.dump([it["text"] for it in items], open(prompts_file, "w"))
     cmd = ["nice", "-n", "10", "node", "--import", "tsx", os.path.join(HERE, "live-frames.ts"), prompts_file, frames_file,
            "--model", os.path.abspath(args.model), "--samples", str(args.samples), "--fps", str(args.fps), "--search", str(args.search)]
-    print(" ".join(cmd), file=sys.stderr)
-    subprocess.run(cmd, cwd=ROOT, check=True)
+    if not (args.reuse and os.path.exists(frames_file + ".json")):
+        print(" ".join(cmd), file=sys.stderr)
+        subprocess.run(cmd, cwd=ROOT, check=True)
     info = json.load(open(frames_file + ".json"))
     h, w = info["height"], info["width"]
     frames = np.fromfile(frames_file, dtype=np.uint8).reshape(len(items) * args.samples, h, w, 3)

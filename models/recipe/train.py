@@ -422,11 +422,13 @@ def encode_texts(tok, texts):
 # ----------------------------------------------------------------------------- CLIP training
 
 
-def train_clip(seed, tok, caps, rec_cap, images, minutes, use_heldout, device, log_every=20, min_epochs=1):
+def train_clip(seed, tok, caps, rec_cap, images, minutes, use_heldout, device, log_every=20, min_epochs=1, init=None):
     torch.manual_seed(seed)
     random.seed(seed)
     np.random.seed(seed)
     model = CLIP(tok.size, tok.ngram_offset).to(device)
+    if init is not None:
+        model.load_state_dict(init)
     model.image.to(memory_format=CL)
     lr = 3e-3
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=1e-4)
@@ -664,11 +666,12 @@ def main():
     ap.add_argument("--prior-steps", type=int, default=6000, help="prior fitting steps after the last epoch")
     ap.add_argument("--reuse-clip", action="store_true", help="reuse CLIP/evaluator checkpoints in the run dir")
     ap.add_argument("--evaluator-only", action="store_true",
-                    help="only train the evaluator CLIP (seed 2) for the whole --minutes budget -> runs/NAME/evaluator.pt")
+                    help="only train the evaluator CLIP (seed 2) for the whole --minutes budget -> runs/NAME/evaluator.pt "
+                         "(with --resume: continue from it)")
     args = ap.parse_args()
     if args.refit_prior:
         args.resume = True
-    if args.resume:
+    if args.resume and not args.evaluator_only:
         args.reuse_clip = True
 
     torch.set_num_threads(args.threads)
@@ -688,7 +691,9 @@ def main():
     caps, rec_cap = build_captions(recs)
     if args.evaluator_only:
         etok = Tokenizer(vocab_from([t for c in caps for t in c["texts"]]))
-        ev, ev_info = train_clip(2, etok, caps, rec_cap, images, eval_min if args.smoke else args.minutes, True, device)
+        ev_ck = os.path.join(run_dir, "evaluator.pt")
+        init = torch.load(ev_ck)["model"] if args.resume and os.path.exists(ev_ck) else None
+        ev, ev_info = train_clip(2, etok, caps, rec_cap, images, eval_min if args.smoke else args.minutes, True, device, init=init)
         torch.save({"model": ev.state_dict(), "words": etok.words, "info": ev_info}, os.path.join(run_dir, "evaluator.pt"))
         log(f"evaluator only: {ev_info}")
         return
