@@ -452,6 +452,9 @@ function render(state) {
   if (state.prompt && $('prompt-fade').placeholder !== `${state.params?.fade ?? ''}`) $('prompt-fade').placeholder = `${state.params?.fade ?? ''}`;
   if (state.params) followParams(state.params);
   if (document.activeElement !== $('seed') && typeof state.seed === 'number') $('seed').value = String(state.seed);
+  const understood = Array.isArray(state.understood) ? state.understood : [];
+  $('understood').hidden = !understood.length;
+  $('understood').replaceChildren(...understood.map((w) => Object.assign(document.createElement('li'), { textContent: String(w) })));
   const warnings = Array.isArray(state.warnings) ? state.warnings : [];
   $('warnings').hidden = !warnings.length;
   $('warnings').replaceChildren(...warnings.map((w) => Object.assign(document.createElement('li'), { textContent: String(w) })));
