@@ -51,6 +51,7 @@ def main():
     ap.add_argument("--fps", type=float, default=2)
     ap.add_argument("--tag", default="", help="suffix of the output file")
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--truncation", default="", help="walk truncation (default: the server's)")
     ap.add_argument("--reuse", action="store_true", help="judge frames already rendered for the same set/tag again (e.g. with a newer evaluator)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
@@ -83,7 +84,7 @@ def main():
     frames_file = os.path.join(out_dir, f"{name}.u8")
     json.dump([it["text"] for it in items], open(prompts_file, "w"))
     cmd = ["nice", "-n", "10", "node", "--import", "tsx", os.path.join(HERE, "live-frames.ts"), prompts_file, frames_file,
-           "--model", os.path.abspath(args.model), "--samples", str(args.samples), "--fps", str(args.fps), "--search", str(args.search)]
+           "--model", os.path.abspath(args.model), "--samples", str(args.samples), "--fps", str(args.fps), "--search", str(args.search)] + (["--truncation", args.truncation] if args.truncation else [])
     if not (args.reuse and os.path.exists(frames_file + ".json")):
         print(" ".join(cmd), file=sys.stderr)
         subprocess.run(cmd, cwd=ROOT, check=True)
@@ -102,7 +103,7 @@ def main():
     groups = np.repeat(np.array([it["group"] for it in items]), args.samples)
 
     res = {"set": args.set, "search": bool(args.search), "prompts": len(items), "frames": int(emb.shape[0]),
-           "walk": {k: info[k] for k in ("fade", "dwell", "fps", "samples", "seed")}}
+           "walk": {k: info.get(k) for k in ("fade", "dwell", "fps", "samples", "seed", "truncation")}}
     res["r_precision"] = round(r_precision(emb, target, label_emb, np.random.default_rng(args.seed)), 2)
     for key, arr in (("by_kind", kinds), ("by_group", groups)):
         res[key] = {}

@@ -3,7 +3,7 @@
 // the frames for evaluate-live.py to judge.
 //
 //   node --import tsx models/recipe/live-frames.ts PROMPTS.json OUT.u8 [--model models/emoji-64]
-//     [--fade 1.5] [--dwell 3] [--fps 5] [--samples 2] [--search 0|1] [--seed 1]
+//     [--fade 1.5] [--dwell 3] [--fps 5] [--samples 2] [--search 0|1] [--seed 1] [--truncation t]
 //
 // PROMPTS.json: ["fire", "a roaring blaze", ...]. One stage walks through the prompts in order,
 // like a performer: each prompt fades in over --fade s, the walk goes on for --dwell s, and
@@ -31,11 +31,12 @@ const fps = Number(flag('fps', '5'));
 const samples = Number(flag('samples', '2'));
 const search = flag('search', '0') === '1';
 const seed = Number(flag('seed', '1'));
+const truncation = flag('truncation', '');
 
 const prompts = JSON.parse(readFileSync(promptsFile, 'utf8')) as string[];
 const model = await loadModel(modelDir);
 const d = await drivenStage(model, { seed });
-await d.stage.dispatch({ type: 'set', search: search ? 1 : 0 }, 'eval');
+await d.stage.dispatch({ type: 'set', search: search ? 1 : 0, ...(truncation ? { truncation: Number(truncation) } : {}) }, 'eval');
 const frameCount = Math.round(dwell * fps);
 const takeAt = new Set(Array.from({ length: samples }, (_, i) => frameCount - 1 - Math.floor((i * frameCount) / (2 * samples))));
 const chunks: Buffer[] = [];
@@ -54,6 +55,7 @@ for (const [i, text] of prompts.entries()) {
 }
 d.steering.close();
 writeFileSync(outFile, Buffer.concat(chunks));
-writeFileSync(`${outFile}.json`, JSON.stringify({ prompts: prompts.length, samples, height: size[0], width: size[1], search, fade, dwell, fps, seed, meta }));
+const params = d.stage.state().params as { truncation: number };
+writeFileSync(`${outFile}.json`, JSON.stringify({ prompts: prompts.length, samples, height: size[0], width: size[1], search, fade, dwell, fps, seed, truncation: params.truncation, meta }));
 await model.runtime.close();
 console.error(`${prompts.length} prompts x ${samples} frames in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
