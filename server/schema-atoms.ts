@@ -35,7 +35,24 @@ export const streamUrl = (label = 'url') =>
   z
     .string({ error: `${label} must be a string` })
     .max(2000, `${label} must be at most 2000 characters`)
-    .regex(STREAM_URL, `${label} must be rtmp://, rtmps://, srt://, udp:// or tcp://`);
+    .regex(STREAM_URL, `${label} must be rtmp://, rtmps://, srt://, udp:// or tcp://`)
+    .refine(sendsOnly, `${label} must name a host to send to (no listen or listener mode: the server never opens a port for a stream)`);
+
+/** A stream URL sends to a named host; options that would make ffmpeg listen on a port are refused. */
+function sendsOnly(url: string): boolean {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    return false;
+  }
+  if (!u.hostname) return false;
+  for (const [key, value] of u.searchParams) {
+    const k = key.toLowerCase();
+    if (k === 'listen' || (k === 'mode' && value.toLowerCase() !== 'caller')) return false;
+  }
+  return true;
+}
 
 /** Width of a recorded or streamed video (even, for H.264 4:2:0). */
 export const videoSize = z

@@ -112,6 +112,15 @@ describe('cross-origin safety on a loopback server without a token (defect 2)', 
     assert.equal(s.streamer.active, false);
   });
 
+  test('a stream URL must send to a host; options that make the server listen are refused', async () => {
+    for (const url of ['tcp://0.0.0.0:9000?listen=1', 'rtmp://127.0.0.1/live?listen=2', 'srt://:9000?mode=listener', 'srt://0.0.0.0:9000?MODE=rendezvous', 'udp://:1234', 'tcp://[::1']) {
+      const res = await s.command({ type: 'stream.start', url });
+      assert.equal(res.status, 400, url);
+      assert.match(res.body.error, /url must (name a host|be rtmp)/, url);
+    }
+    assert.equal(s.streamer.active, false);
+  });
+
   test('defect 2b: /control refuses a handshake from a foreign origin, accepts same, loopback, allowed and no origin', async () => {
     const url = `${s.url.replace('http', 'ws')}/control`;
     assert.equal(await handshake(url, { origin: 'http://evil.example' }), 403);
