@@ -11,7 +11,7 @@ import { oscFromFlags } from './surfaces/osc.ts';
 import { ROOT } from './server.ts';
 import { normalizeHost, normalizeOrigin } from './surfaces/access.ts';
 import { renderCli, RenderUsageError, RENDER_USAGE } from './record/render-cli.ts';
-import { streamUrl, oscPrefix } from './schema-atoms.ts';
+import { streamUrl, oscPrefix, parseHostPort, SEED_MAX } from './schema-atoms.ts';
 
 const USAGE = `usage: latentstage serve [options]
 
@@ -54,7 +54,7 @@ const serveSchema = z.object({
   port: int('port', 0, 65535).optional(),
   fps: int('fps', 0, 1000).optional(),
   device: z.enum(devices, { error: `--device must be one of ${devices.join(', ')}` }).optional(),
-  seed: int('seed', 0, 0xffffffff).optional(),
+  seed: int('seed', 0, SEED_MAX).optional(),
   presets: z.string().optional(),
   quality: int('quality', 1, 100).optional(),
   token: z.string().refine((t) => t.trim().length >= 8, '--token must be at least 8 characters').optional(),
@@ -67,7 +67,7 @@ const serveSchema = z.object({
   'osc-allow': z.string().optional(),
   'osc-map': z.string().min(1).optional(),
   'osc-prefix': oscPrefix('--osc-prefix').optional(),
-  'osc-feedback': z.string().regex(/^(\[[^\]\s]+\]|[^:\s]+):\d{1,5}$/, '--osc-feedback must be HOST:PORT').optional(),
+  'osc-feedback': z.string().refine((t) => parseHostPort(t) !== null, '--osc-feedback must be HOST:PORT').optional(),
   'oscquery-port': int('oscquery-port', 0, 65535).optional(),
 });
 

@@ -10,11 +10,12 @@ export const name = (label = 'name') =>
   z.string({ error: `${label} must be a string` }).regex(NAME, `${label} must be ${NAME_RULE}`);
 
 /** Walk seeds: unsigned 32-bit integers. */
+export const SEED_MAX = 0xffffffff;
 export const seed = z
   .number({ error: 'seed must be a number' })
   .int('seed must be an integer')
   .min(0, 'seed must be >= 0')
-  .max(0xffffffff, 'seed must be < 2^32');
+  .max(SEED_MAX, 'seed must be < 2^32');
 
 /** Longest fade in seconds: the `fade` parameter, a prompt's fade and a schedule step's fade. */
 export const FADE_MAX = 600;
@@ -67,3 +68,11 @@ export const oscPrefix = (label = 'the OSC prefix') => z.string().regex(/^(\/[A-
 
 /** A concrete OSC address (no pattern characters), as a mapping file names one. */
 export const OSC_ADDRESS = /^\/[^\s#*,?[\]{}]{0,255}$/;
+
+/** HOST:PORT or [IPv6]:PORT (an OSC feedback target), or null when it is not one. */
+export function parseHostPort(text: string): { host: string; port: number } | null {
+  const m = /^(?:\[([^\]\s]+)\]|([^:\s]+)):(\d{1,5})$/.exec(text);
+  const port = Number(m?.[3]);
+  if (!m || port < 1 || port > 65535) return null;
+  return { host: m[1] ?? m[2]!, port };
+}

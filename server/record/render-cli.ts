@@ -5,6 +5,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import cliProgress from 'cli-progress';
 import { renderWalk, renderPreset, type RenderResult } from './render.ts';
+import { SEED_MAX } from '../schema-atoms.ts';
 
 export const RENDER_USAGE = `usage: latentstage render WALK.walk.jsonl -o OUT.mp4 [options]
        latentstage render --preset NAME [--duration S] -o OUT.mp4 [options]
@@ -39,7 +40,7 @@ const schema = z.object({
   preset: z.string().optional(),
   presets: z.string().optional(),
   duration: num('duration', 0.001, 86400).optional(),
-  seed: num('seed', 0, 0xffffffff).int('--seed must be an integer').optional(),
+  seed: num('seed', 0, SEED_MAX).int('--seed must be an integer').optional(),
   batch: num('batch', 1, 1024).int('--batch must be an integer').optional(),
 });
 

@@ -22,6 +22,7 @@ test('OSC flags: default port 9000 (optional), 0 disables, lists and feedback ta
   assert.deepEqual(o.allow, ['192.168.1.0/24', '10.0.0.5']);
   assert.deepEqual(o.feedback, { host: '192.168.1.20', port: 9001 });
   assert.deepEqual(oscFromFlags({ oscFeedback: '[::1]:9001' })!.feedback, { host: '::1', port: 9001 });
+  assert.deepEqual(oscFromFlags({ oscFeedback: '[::1]:9001' })!.feedback, { host: '::1', port: 9001 });
   assert.throws(() => oscFromFlags({ oscFeedback: 'host:99999' }), /--osc-feedback must be HOST:PORT/);
 });
 

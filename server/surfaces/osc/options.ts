@@ -1,4 +1,5 @@
 // Server-level OSC options (ServerOptions.osc) and the CLI flags that make them.
+import { parseHostPort } from '../../schema-atoms.ts';
 import { isLoopback } from '../auth.ts';
 
 export interface OscOptions {
@@ -28,9 +29,9 @@ export function oscFromFlags(f: { oscPort?: number; oscHost?: string; oscAllow?:
   if (port === 0) return null;
   let feedback: OscOptions['feedback'];
   if (f.oscFeedback) {
-    const m = /^\[?([^\]\s]+?)\]?:(\d{1,5})$/.exec(f.oscFeedback);
-    if (!m || Number(m[2]) < 1 || Number(m[2]) > 65535) throw new Error(`--osc-feedback must be HOST:PORT, got "${f.oscFeedback}"`);
-    feedback = { host: m[1], port: Number(m[2]) };
+    const target = parseHostPort(f.oscFeedback);
+    if (!target) throw new Error(`--osc-feedback must be HOST:PORT, got "${f.oscFeedback}"`);
+    feedback = target;
   }
   return {
     port,
