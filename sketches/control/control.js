@@ -1,6 +1,7 @@
 // The control page (served at /): prompt, walk parameters (generated from /api/schema), seed,
 // presets, recording, tempo, live preview and stats. Plain ES module, no framework, no build.
 import { connectStage } from '../lib/latentstage.js';
+import { attachMidi } from './midi.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -81,7 +82,15 @@ stage.on('status', showConnection);
 stage.on('control', showConnection);
 
 stage.on('auth', (why) => {
-  showConnection();
+  attachMidi({
+  stage,
+  send,
+  note,
+  params: () => schema?.params,
+  trigger: (action) => (action === 'seed.random' ? randomSeed() : action === 'beat' ? beat() : action === 'preset.next' ? nextPreset() : undefined),
+});
+
+showConnection();
   $('token-why').textContent =
     why === 'rejected' ? 'The token was not accepted. Enter the token printed when the server started.' : 'This server needs a token for control. It was printed when the server started.';
   if (!$('token-dialog').open) $('token-dialog').showModal();
@@ -89,7 +98,15 @@ stage.on('auth', (why) => {
 $('token-form').addEventListener('submit', () => {
   const t = $('token').value.trim();
   if (t) stage.setToken(t);
-  showConnection();
+  attachMidi({
+  stage,
+  send,
+  note,
+  params: () => schema?.params,
+  trigger: (action) => (action === 'seed.random' ? randomSeed() : action === 'beat' ? beat() : action === 'preset.next' ? nextPreset() : undefined),
+});
+
+showConnection();
 });
 $('token-cancel').addEventListener('click', () => $('token-dialog').close());
 
@@ -265,9 +282,36 @@ function buildParams(schema) {
       output.textContent = format(p.default);
       void send({ type: 'set', [name]: p.default });
     });
-    row.append(label, input, output);
+    // A mark under the slider shows the live value while a modulation route moves the parameter.
+    const slot = document.createElement('div');
+    slot.className = 'slot';
+    const mark = document.createElement('span');
+    mark.className = 'mod-mark';
+    mark.hidden = true;
+    slot.append(input, mark);
+    c.mark = mark;
+    c.range = [p.min, p.max];
+    row.append(label, slot, output);
     root.append(row);
     controls.set(name, c);
+  }
+}
+
+/** Show each modulated parameter's live value moving under its slider. */
+function followModulation(mod) {
+  const live = mod?.live ?? {};
+  for (const [name, c] of controls) {
+    if (!c.mark) continue;
+    const v = live[name];
+    c.mark.hidden = typeof v !== 'number';
+    if (typeof v !== 'number') {
+      delete c.el.dataset.live;
+      continue;
+    }
+    const [lo, hi] = c.range;
+    c.mark.style.left = `${(((v - lo) / (hi - lo)) * 100).toFixed(2)}%`;
+    c.mark.title = `modulated: ${c.format(v)}`;
+    c.el.dataset.live = String(v);
   }
 }
 
@@ -291,9 +335,11 @@ function followParams(params) {
   if (retry) refollow = setTimeout(() => stage.state?.params && followParams(stage.state.params), retry);
 }
 
+let schema = null;
 fetch('/api/schema')
   .then((r) => r.json())
-  .then((schema) => {
+  .then((s) => {
+    schema = s;
     buildParams(schema);
     if (stage.state) render(stage.state);
   })
@@ -356,6 +402,14 @@ async function loadPreset(name) {
   for (const b of $('presets').children) b.setAttribute('aria-current', String(b.dataset.preset === name));
   note(`loaded ${name}`, 'info');
 }
+function nextPreset() {
+  const usable = presets.filter((p) => !p.error);
+  if (!usable.length) return note('no presets to step through');
+  const current = [...$('presets').children].find((b) => b.getAttribute('aria-current') === 'true')?.dataset.preset;
+  const i = usable.findIndex((p) => p.name === current);
+  void loadPreset(usable[(i + 1) % usable.length].name);
+}
+$('preset-next').addEventListener('click', nextPreset);
 $('preset-save').addEventListener('submit', async (ev) => {
   ev.preventDefault();
   const name = $('preset-name').value.trim();
@@ -451,6 +505,7 @@ function render(state) {
   $('prompt-active').textContent = state.prompt?.text || '(none)';
   if (state.prompt && $('prompt-fade').placeholder !== `${state.params?.fade ?? ''}`) $('prompt-fade').placeholder = `${state.params?.fade ?? ''}`;
   if (state.params) followParams(state.params);
+  followModulation(state.modulation);
   if (document.activeElement !== $('seed') && typeof state.seed === 'number') $('seed').value = String(state.seed);
   const understood = Array.isArray(state.understood) ? state.understood : [];
   $('understood').hidden = !understood.length;
@@ -492,5 +547,13 @@ window.addEventListener('keydown', (ev) => {
   } else if (/^[1-9]$/.test(k) && presets[Number(k) - 1] && !presets[Number(k) - 1].error) void loadPreset(presets[Number(k) - 1].name);
 });
 $('help-open').addEventListener('click', () => $('help-dialog').showModal());
+
+attachMidi({
+  stage,
+  send,
+  note,
+  params: () => schema?.params,
+  trigger: (action) => (action === 'seed.random' ? randomSeed() : action === 'beat' ? beat() : action === 'preset.next' ? nextPreset() : undefined),
+});
 
 showConnection();

@@ -16,6 +16,7 @@ const optional: [string, string, string][] = [
   ['pipeline', './pipeline.ts', 'benchPipeline'],
   ['runtimes', './runtimes.ts', 'benchRuntimes'],
   ['picture', './picture.ts', 'benchPicture'],
+  ['instruments', './instruments.ts', 'benchInstruments'],
 ];
 
 async function main() {

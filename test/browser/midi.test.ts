@@ -1,0 +1,152 @@
+// Web MIDI on the control page, in Chromium. navigator.requestMIDIAccess is the one stand-in: a
+// scripted input port that delivers real MIDI bytes (CC, note on, clock, start/stop) to the page.
+import { describe, test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import type { Browser, Page } from 'playwright-core';
+import { startTestServer, type TestServer } from '../helpers/server.ts';
+import { launchBrowser, openPage, eventually, hasChromium, artifact } from '../helpers/browser.ts';
+
+/**
+ * Installed before the page's scripts: a MIDI access with one input that the test plays. Plain
+ * JavaScript text, so the page gets it exactly as written.
+ */
+const fakeMidi = `(() => {
+  const port = Object.assign(new EventTarget(), {
+    id: 'scripted-1', name: 'Scripted controller', manufacturer: 'latentstage tests',
+    type: 'input', state: 'connected', connection: 'open', onmidimessage: null,
+  });
+  function deliver(bytes) {
+    const ev = new MIDIMessageEvent('midimessage', { data: new Uint8Array(bytes) });
+    if (port.onmidimessage) port.onmidimessage(ev);
+    port.dispatchEvent(ev);
+  }
+  window.scriptedMidi = {
+    send: deliver,
+    // MIDI clock at bpm for a number of beats, each tick at its due time (no drift).
+    clock(bpm, beats) {
+      const interval = 60000 / (bpm * 24);
+      const t0 = performance.now();
+      let n = 0;
+      return new Promise((resolve) => {
+        function tick() {
+          while (n < beats * 24 && performance.now() >= t0 + n * interval) { deliver([0xf8]); n++; }
+          if (n >= beats * 24) return resolve();
+          setTimeout(tick, Math.max(0, t0 + n * interval - performance.now()));
+        }
+        tick();
+      });
+    },
+  };
+  const access = { inputs: new Map([[port.id, port]]), outputs: new Map(), sysexEnabled: false, onstatechange: null };
+  Object.defineProperty(navigator, 'requestMIDIAccess', { value: async () => access, configurable: true });
+})();`;
+
+async function state(server: TestServer): Promise<any> {
+  return (await fetch(`${server.url}/api/state`)).json();
+}
+
+async function midi(page: Page, bytes: number[]): Promise<void> {
+  await page.evaluate((b) => (window as any).scriptedMidi.send(b), bytes);
+}
+
+describe('MIDI on the control page', { skip: !hasChromium() && 'chromium not installed', timeout: 180_000 }, () => {
+  let server: TestServer;
+  let browser: Browser;
+
+  before(async () => {
+    server = await startTestServer({ fps: 30 });
+    browser = await launchBrowser();
+  });
+  after(async () => {
+    await browser?.close();
+    await server?.stop();
+  });
+
+  test('learn a CC onto speed and a note onto a random seed; the mapping is shared; clock sets the tempo', async () => {
+    const context = await browser.newContext({ viewport: { width: 1200, height: 1000 } });
+    await context.addInitScript({ content: fakeMidi });
+    const errors: string[] = [];
+    const page = await context.newPage();
+    page.on('pageerror', (err) => errors.push(err.message));
+    page.on('console', (msg) => msg.type() === 'error' && errors.push(msg.text()));
+    try {
+      await page.goto(`${server.url}/`);
+      await page.waitForFunction(() => (window as any).stage?.controlStatus === 'open' && (window as any).midi?.inputs === 1);
+      await page.waitForSelector('#param-speed');
+
+      // Learn CC 21 (channel 1) onto speed: click learn, click the slider, turn the knob.
+      await page.click('#midi-learn');
+      await page.click('#param-speed');
+      await midi(page, [0xb0, 21, 64]);
+      await eventually(async () => (await state(server)).midi.mappings.some((m: any) => m.cc === 21 && m.param === 'speed' && m.channel === 1), 10_000, 'the learned CC mapping on the server');
+      // Moving the knob moves the state.
+      await midi(page, [0xb0, 21, 127]);
+      await eventually(async () => (await state(server)).params.speed === 4, 10_000, 'speed at the top of its range');
+      await midi(page, [0xb0, 21, 0]);
+      await eventually(async () => (await state(server)).params.speed === 0, 10_000, 'speed at 0');
+      await midi(page, [0xb0, 21, 32]);
+      await eventually(async () => Math.abs((await state(server)).params.speed - 1.01) < 0.011, 10_000, 'speed at a quarter');
+      // Another channel is a different knob.
+      await midi(page, [0xb1, 21, 127]);
+
+      // Learn note 36 onto the random seed: the pad changes the seed.
+      await page.click('#midi-learn');
+      await page.click('#seed-random');
+      const seed0 = (await state(server)).seed;
+      await midi(page, [0x90, 36, 100]);
+      await eventually(async () => (await state(server)).midi.mappings.some((m: any) => m.note === 36 && m.action === 'seed.random'), 10_000, 'the learned note mapping');
+      assert.equal((await state(server)).seed, seed0, 'learning does not fire the trigger');
+      await midi(page, [0x90, 36, 100]);
+      await midi(page, [0x80, 36, 0]);
+      await eventually(async () => (await state(server)).seed !== seed0, 10_000, 'a new seed from the pad');
+      assert.equal((await state(server)).params.speed, 1.01, 'channel 2 did not move speed');
+
+      // Every control page gets the same mapping.
+      const other = await openPage(browser, `${server.url}/`);
+      await other.page.waitForFunction(() => document.querySelectorAll('#midi-map li').length === 2);
+      await other.page.close();
+
+      // MIDI clock at 128 BPM sets the tempo.
+      await page.evaluate(() => (window as any).scriptedMidi.send([0xfa]));
+      await page.evaluate(() => (window as any).scriptedMidi.clock(128, 12));
+      await eventually(async () => Math.abs((await state(server)).tempo.bpm - 128) <= 1, 10_000, 'tempo 128 from the clock');
+      const estimate = await page.evaluate(() => (window as any).midi.bpm);
+      assert.ok(Math.abs(estimate - 128) <= 1, `clock estimate ${estimate}`);
+      await page.screenshot({ path: artifact('control-midi.png') });
+      assert.deepEqual(errors, []);
+    } finally {
+      await context.close();
+    }
+  });
+
+  test('clock start and stop start and stop the schedule; modulated sliders show their live value', async () => {
+    const context = await browser.newContext();
+    await context.addInitScript({ content: fakeMidi });
+    const page = await context.newPage();
+    try {
+      await page.goto(`${server.url}/`);
+      await page.waitForFunction(() => (window as any).stage?.controlStatus === 'open' && (window as any).midi?.inputs === 1);
+      await server.command({ type: 'schedule.start', schedule: { unit: 'beats', loop: true, steps: [{ at: 0, prompt: 'sun' }, { at: 4, prompt: 'tree' }] } });
+      await server.command({ type: 'schedule.stop' });
+      assert.equal((await state(server)).schedule, null);
+      await midi(page, [0xfa]);
+      await eventually(async () => (await state(server)).schedule !== null, 10_000, 'the schedule to start');
+      await midi(page, [0xfc]);
+      await eventually(async () => (await state(server)).schedule === null, 10_000, 'the schedule to stop');
+
+      // A modulated slider shows its live value moving (the set value stays put).
+      await server.command({ type: 'mod.set', target: 'truncation', source: { lfo: 'sine', hz: 1 }, depth: 0.5 });
+      await page.waitForSelector('#param-truncation + .mod-mark:not([hidden])');
+      const seen = new Set<string>();
+      await eventually(async () => {
+        seen.add(await page.$eval('#param-truncation', (el) => (el as HTMLElement).dataset.live ?? ''));
+        return seen.size >= 5;
+      }, 10_000, 'the live value to move');
+      assert.equal(await page.inputValue('#param-truncation'), '0.8');
+      await server.command({ type: 'mod.clear' });
+      await page.waitForSelector('#param-truncation + .mod-mark[hidden]', { state: 'attached' });
+    } finally {
+      await context.close();
+    }
+  });
+});
