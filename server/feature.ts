@@ -82,6 +82,11 @@ export interface FrameClock {
 export interface Feature {
   readonly name: string;
   readonly commands?: CommandHandlers;
+  /**
+   * Command types that stream values (e.g. mod.input at 60 Hz): applying one announces no state
+   * change; the feature publishes its status at its own pace instead.
+   */
+  readonly quiet?: readonly CommandType[];
   status?(): Partial<FeatureState>;
   frame?(clock: FrameClock): void;
   similarity?(image: Float32Array): Promise<number>;

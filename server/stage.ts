@@ -64,6 +64,7 @@ export class Stage extends EventEmitter<StageEvents> {
   private walk: EngineState;
   latest: Frame | null = null;
   private readonly features: Feature[] = [];
+  private readonly quiet = new Set<CommandType>();
   private handlers = new Map<CommandType, { feature: Feature; run: Handler }>();
   private queue: Promise<unknown> = Promise.resolve();
   private running = false;
@@ -95,6 +96,7 @@ export class Stage extends EventEmitter<StageEvents> {
       if (commands[type] && owner) throw new Error(`${feature.name}: command ${type} is already handled by ${owner.feature.name}`);
     }
     for (const type of commandTypes) this.register(type, feature, commands);
+    for (const type of feature.quiet ?? []) this.quiet.add(type);
     this.features.push(feature);
     return feature;
   }
@@ -152,7 +154,7 @@ export class Stage extends EventEmitter<StageEvents> {
     else this.apply(cmd);
     this.metrics.commands.inc({ surface, type: cmd.type });
     this.emit('command', cmd, surface);
-    this.emit('state', this.state());
+    if (!this.quiet.has(cmd.type as CommandType)) this.emit('state', this.state());
   }
 
   private context(surface: string): CommandContext {

@@ -23,6 +23,8 @@ const PUBLISH_HZ = 15;
 
 export class Modulation implements Feature {
   readonly name = 'modulation';
+  /** Input values stream in (up to 60 a second per page); the state follows at PUBLISH_HZ. */
+  readonly quiet = ['mod.input'] as const;
   private lastPublish = -Infinity;
 
   constructor(private readonly stage: Stage) {}
