@@ -2,6 +2,7 @@
 // presets, recording, tempo, live preview and stats. Plain ES module, no framework, no build.
 import { connectStage } from '../lib/latentstage.js';
 import { attachMidi } from './midi.js';
+import { attachModulation } from './modulation.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -82,15 +83,7 @@ stage.on('status', showConnection);
 stage.on('control', showConnection);
 
 stage.on('auth', (why) => {
-  attachMidi({
-  stage,
-  send,
-  note,
-  params: () => schema?.params,
-  trigger: (action) => (action === 'seed.random' ? randomSeed() : action === 'beat' ? beat() : action === 'preset.next' ? nextPreset() : undefined),
-});
-
-showConnection();
+  showConnection();
   $('token-why').textContent =
     why === 'rejected' ? 'The token was not accepted. Enter the token printed when the server started.' : 'This server needs a token for control. It was printed when the server started.';
   if (!$('token-dialog').open) $('token-dialog').showModal();
@@ -98,15 +91,7 @@ showConnection();
 $('token-form').addEventListener('submit', () => {
   const t = $('token').value.trim();
   if (t) stage.setToken(t);
-  attachMidi({
-  stage,
-  send,
-  note,
-  params: () => schema?.params,
-  trigger: (action) => (action === 'seed.random' ? randomSeed() : action === 'beat' ? beat() : action === 'preset.next' ? nextPreset() : undefined),
-});
-
-showConnection();
+  showConnection();
 });
 $('token-cancel').addEventListener('click', () => $('token-dialog').close());
 
@@ -548,6 +533,7 @@ window.addEventListener('keydown', (ev) => {
 });
 $('help-open').addEventListener('click', () => $('help-dialog').showModal());
 
+attachModulation({ stage, send, params: () => schema?.params });
 attachMidi({
   stage,
   send,

@@ -134,8 +134,18 @@ describe('MIDI on the control page', { skip: !hasChromium() && 'chromium not ins
       await midi(page, [0xfc]);
       await eventually(async () => (await state(server)).schedule === null, 10_000, 'the schedule to stop');
 
-      // A modulated slider shows its live value moving (the set value stays put).
-      await server.command({ type: 'mod.set', target: 'truncation', source: { lfo: 'sine', hz: 1 }, depth: 0.5 });
+      // The page's modulation form adds a route; a modulated slider shows its live value moving
+      // (the set value stays put); × removes the route.
+      await page.selectOption('#mod-target', 'truncation');
+      await page.selectOption('#mod-source', 'lfo:sine');
+      await page.fill('#mod-rate', '1');
+      await page.fill('#mod-depth', '25');
+      await page.click('#mod-form button[type=submit]');
+      await eventually(async () => {
+        const r = (await state(server)).modulation.routes;
+        return r.length === 1 && r[0].target === 'truncation' && r[0].depth === 0.5 && r[0].source.lfo === 'sine' && r[0].source.hz === 1;
+      }, 10_000, 'the route from the form');
+      await page.waitForSelector('#mod-routes li');
       await page.waitForSelector('#param-truncation + .mod-mark:not([hidden])');
       const seen = new Set<string>();
       await eventually(async () => {
@@ -143,7 +153,8 @@ describe('MIDI on the control page', { skip: !hasChromium() && 'chromium not ins
         return seen.size >= 5;
       }, 10_000, 'the live value to move');
       assert.equal(await page.inputValue('#param-truncation'), '0.8');
-      await server.command({ type: 'mod.clear' });
+      await page.click('#mod-routes li button');
+      await eventually(async () => (await state(server)).modulation.routes.length === 0, 10_000, 'the route removed');
       await page.waitForSelector('#param-truncation + .mod-mark[hidden]', { state: 'attached' });
     } finally {
       await context.close();
