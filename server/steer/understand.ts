@@ -74,7 +74,11 @@ export function understand(lex: Lexicon, text: string, modelId: string): Underst
 
   const unknown = content.filter((c) => c.kind === null).map((c) => c.word);
   const warnings = unknown.map((w) => `'${w}' means nothing ${modelId} can draw (not in its captions or lexicon)`);
-  if (best < 0 || bestScore < MIN_SCORE) return { as: null, note: null, warnings };
+  if (best < 0 || bestScore < MIN_SCORE) {
+    const known = content.filter((c) => c.kind !== null).map((c) => c.word);
+    if (known.length) warnings.push(`'${text}': ${list(known)} ${known.length > 1 ? 'are' : 'is'} too far from anything ${modelId} can draw; steering by the letters as typed`);
+    return { as: null, note: null, warnings };
+  }
 
   const label = lex.concepts[best]!;
   const explains = (c: Content) => (c.senses.get(best) ?? 0) >= EXPLAINS || lex.conceptWords[best]!.includes(c.word);

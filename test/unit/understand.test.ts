@@ -85,7 +85,9 @@ test('words that map to nothing drawable are warned about; nothing at all keeps 
   const none = u('zzqx');
   assert.equal(none.as, null);
   assert.deepEqual(none.warnings, ["'zzqx' means nothing toy can draw (not in its captions or lexicon)"]);
-  assert.equal(u('democracy').as, null, 'too weak a link is not a meaning');
+  const weak = u('democracy');
+  assert.equal(weak.as, null, 'too weak a link is not a meaning');
+  assert.deepEqual(weak.warnings, ["'democracy': democracy is too far from anything toy can draw; steering by the letters as typed"]);
   assert.deepEqual(u('the of a').warnings, ["'the of a' has no words that name something"]);
 });
 
