@@ -61,7 +61,8 @@ async function watch(url: string, viewers: number, seconds: number, query = 'for
   return { counts: counts.map((c) => c / seconds), intervals };
 }
 
-async function commandLatency(url: string, samples: number): Promise<number[]> {
+/** Command -> first frame showing it, over /control and /frames (ms per sample). */
+export async function commandLatency(url: string, samples: number): Promise<number[]> {
   const control = new WebSocket(`${url.replace('http', 'ws')}/control`);
   const viewer = new WebSocket(`${url.replace('http', 'ws')}/frames?format=jpeg`);
   await Promise.all([new Promise((r) => control.once('open', r)), new Promise((r) => viewer.once('open', r))]);

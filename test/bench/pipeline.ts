@@ -9,8 +9,8 @@ import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
 import { readManifest } from '../../server/model/manifest.ts';
 import { loadModel } from '../../server/model/load.ts';
-import { parseFrameHeader } from '../../server/frames/header.ts';
 import { percentile, round, benchModel, serveChild, metric } from './util.ts';
+import { commandLatency } from './live.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const ws = (url: string) => url.replace('http', 'ws');
@@ -96,39 +96,6 @@ async function control(url: string): Promise<{ send(cmd: object): Promise<any>; 
     },
     close: () => s.close(),
   };
-}
-
-async function commandLatency(url: string, samples: number): Promise<number[]> {
-  const c = await control(url);
-  const viewer = new WebSocket(`${ws(url)}/frames?format=jpeg`);
-  await new Promise((r) => viewer.once('open', r));
-  const out: number[] = [];
-  let waitingFor = Infinity;
-  let sentAt = 0;
-  let done: (() => void) | null = null;
-  viewer.on('message', (d, binary) => {
-    if (!binary || !done) return;
-    if (parseFrameHeader(d as Buffer).index > waitingFor) {
-      out.push(performance.now() - sentAt);
-      const f = done;
-      done = null;
-      f();
-    }
-  });
-  for (let i = 0; i < samples; i++) {
-    await new Promise<void>((resolve) => {
-      done = resolve;
-      waitingFor = Infinity;
-      sentAt = performance.now();
-      void c.send({ type: 'seed', seed: 1000 + i }).then((msg) => {
-        waitingFor = msg.state?.frame ?? Infinity;
-      });
-    });
-    await sleep(20 + Math.random() * 20);
-  }
-  c.close();
-  viewer.close();
-  return out;
 }
 
 async function rawFps(dir: string, seconds: number): Promise<number> {

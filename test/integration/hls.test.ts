@@ -5,30 +5,17 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { createServer } from 'node:net';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { createServer } from 'node:net';
+import { NGINX, nginxSkip, freePort } from '../helpers/nginx.ts';
 import { startTestServer, waitFor } from '../helpers/server.ts';
 import { decodeVideo } from '../helpers/media.ts';
 import { ffmpegPath } from '../../server/record/ffmpeg.ts';
 import { ROOT } from '../../server/server.ts';
 
 const run = promisify(execFile);
-const RTMP_MODULE = '/usr/lib/nginx/modules/ngx_rtmp_module.so';
-const NGINX = ['/usr/sbin/nginx', '/usr/bin/nginx'].find((p) => existsSync(p));
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
 /** The shipped recipe with this test's ports and folders, run in the foreground. */
 function recipe(tmp: string, rtmpPort: number, httpPort: number): string {
   const hls = path.join(tmp, 'hls');
@@ -57,7 +44,7 @@ const listening = (port: number) =>
 
 test(
   'RTMP into nginx-rtmp comes out as HLS: a playlist and segments that decode',
-  { skip: !NGINX || !existsSync(RTMP_MODULE) ? 'nginx with libnginx-mod-rtmp is not installed' : false, timeout: 120000 },
+  { skip: nginxSkip, timeout: 120000 },
   async () => {
     const tmp = mkdtempSync(path.join(tmpdir(), 'latentstage-hls-'));
     const [rtmpPort, httpPort] = [await freePort(), await freePort()];

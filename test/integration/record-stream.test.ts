@@ -4,28 +4,15 @@ import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { promisify } from 'node:util';
-import { createServer } from 'node:net';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { createServer } from 'node:net';
+import { NGINX, RTMP_MODULE, nginxSkip, freePort } from '../helpers/nginx.ts';
 import { startTestServer, waitFor, type TestServer } from '../helpers/server.ts';
 import { ffmpegPath } from '../../server/record/ffmpeg.ts';
 
 const run = promisify(execFile);
-const RTMP_MODULE = '/usr/lib/nginx/modules/ngx_rtmp_module.so';
-const NGINX = ['/usr/sbin/nginx', '/usr/bin/nginx'].find((p) => existsSync(p));
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
 /** Read `frames` video frames back from an RTMP URL with ffmpeg; returns how many it decoded. */
 async function readBack(url: string, frames = 10): Promise<number> {
   const { stderr } = await run(ffmpegPath(), ['-hide_banner', '-nostdin', '-rw_timeout', '15000000', '-probesize', '32768', '-analyzeduration', '500000', '-i', url, '-frames:v', String(frames), '-f', 'null', '-'], { timeout: 30000 });
@@ -50,7 +37,7 @@ describe('streaming', () => {
     rmSync(tmp, { recursive: true, force: true });
   });
 
-  test('to nginx-rtmp on loopback, read back with ffmpeg', { skip: !NGINX || !existsSync(RTMP_MODULE) ? 'nginx with libnginx-mod-rtmp is not installed' : false, timeout: 60000 }, async () => {
+  test('to nginx-rtmp on loopback, read back with ffmpeg', { skip: nginxSkip, timeout: 60000 }, async () => {
     const port = await freePort();
     const dir = path.join(tmp, 'nginx');
     rmSync(dir, { recursive: true, force: true });
