@@ -113,9 +113,15 @@ export function manifestFiles(m: Manifest): string[] {
   ].filter((f): f is string => typeof f === 'string');
 }
 
-/** The network files (generator, encoders, prior) a manifest names. */
+/** The network file of each role a manifest names (undefined where the model has no such network). */
+export function modelRoles(m: Manifest) {
+  return { generator: m.generator.file, refiner: m.refiner?.file, text: m.text?.encoder, image: m.image?.encoder, prior: m.prior?.file };
+}
+export type ModelRole = keyof ReturnType<typeof modelRoles>;
+
+/** The network files (generator, refiner, encoders, prior) a manifest names. */
 export function modelFiles(m: Manifest): string[] {
-  return [m.generator.file, m.refiner?.file, m.text?.encoder, m.image?.encoder, m.prior?.file].filter((f): f is string => typeof f === 'string');
+  return Object.values(modelRoles(m)).filter((f): f is string => typeof f === 'string');
 }
 
 /** Read and validate a model folder's manifest; checks that every referenced file exists. */

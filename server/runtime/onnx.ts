@@ -2,7 +2,7 @@
 // is not available falls back to CPU with a warning, never a crash.
 import * as ort from 'onnxruntime-node';
 import path from 'node:path';
-import { generatorResolution, type Manifest } from '../model/manifest.ts';
+import { generatorResolution, modelRoles, type Manifest } from '../model/manifest.ts';
 import type { Device, Runtime, RuntimeOptions, PriorOutput } from './runtime.ts';
 import { nhwcToNchw } from './layout.ts';
 
@@ -31,13 +31,7 @@ async function createSession(file: string, device: Device, threads: number | und
 export async function createOnnxRuntime(dir: string, manifest: Manifest, opts: OnnxRuntimeOptions = {}): Promise<Runtime> {
   const warn = opts.warn ?? ((m: string) => console.warn(m));
   let device: Device = opts.device ?? 'cpu';
-  const files = {
-    generator: manifest.generator.file,
-    text: manifest.text?.encoder,
-    image: manifest.image?.encoder,
-    prior: manifest.prior?.file,
-    refiner: manifest.refiner?.file,
-  };
+  const files = modelRoles(manifest);
   const open = async (d: Device) => {
     const out: Partial<Record<keyof typeof files, ort.InferenceSession>> = {};
     for (const [role, f] of Object.entries(files) as [keyof typeof files, string | undefined][]) {

@@ -2,7 +2,7 @@
 // the format ml5 and TF.js users have). Uses @tensorflow/tfjs-node-gpu or @tensorflow/tfjs-node
 // when one is installed, else the pure-JavaScript CPU backend of @tensorflow/tfjs.
 import type * as TF from '@tensorflow/tfjs';
-import { generatorResolution, type Manifest } from '../model/manifest.ts';
+import { generatorResolution, modelRoles, type Manifest } from '../model/manifest.ts';
 import type { Device, Runtime, RuntimeOptions, PriorOutput } from './runtime.ts';
 import { folderLoadHandler } from './tfjs-files.ts';
 import { nhwcToNchw } from './layout.ts';
@@ -108,13 +108,7 @@ export async function createTfjsRuntime(dir: string, manifest: Manifest, opts: R
   if (wanted !== device) warn(`device ${wanted} is not available for TF.js models (install @tensorflow/tfjs-node-gpu for cuda); falling back to ${device}`);
   info(`TF.js backend: ${tf.getBackend()} (${from})${from === '@tensorflow/tfjs' ? '; install @tensorflow/tfjs-node for native speed' : ''}`);
 
-  const files = {
-    generator: manifest.generator.file,
-    refiner: manifest.refiner?.file,
-    text: manifest.text?.encoder,
-    image: manifest.image?.encoder,
-    prior: manifest.prior?.file,
-  };
+  const files = modelRoles(manifest);
   const models: Partial<Record<keyof typeof files, TfModel>> = {};
   const closeAll = () => Object.values(models).forEach((m) => m?.dispose());
   try {
