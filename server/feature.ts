@@ -9,7 +9,9 @@
 //               PublicState (GET /api/state, /control and /frames state messages, OSC feedback)
 //   frame()     per-frame work, called once per engine step with the frame's index and engine
 //               time, live (frame loop) and offline (render) alike
-//   similarity  measures a generated image against the active prompt (steering only)
+//   wantsEmbedding / similarity
+//               whether a frame should come with its image embedding, and the frame's
+//               similarity to the active prompt from it (steering only)
 //   save()      adds its part of the performance to a preset being saved
 //   load()      the commands that restore its part from a preset; called for every preset load,
 //               including presets without its part (e.g. a schedule stops when the preset has none)
@@ -89,7 +91,10 @@ export interface Feature {
   readonly quiet?: readonly CommandType[];
   status?(): Partial<FeatureState>;
   frame?(clock: FrameClock): void;
-  similarity?(image: Float32Array): Promise<number>;
+  /** Whether the frame about to be generated should come with its image embedding. */
+  wantsEmbedding?(): boolean;
+  /** The frame's similarity to the active prompt from its embedding (null: not measured); NaN without one. */
+  similarity?(embedding: Float32Array | null): number;
   save?(preset: Preset): void;
   load?(preset: Preset): Command[];
   close?(): void | Promise<void>;

@@ -5,7 +5,8 @@ import { EventEmitter } from 'node:events';
 import { performance } from 'node:perf_hooks';
 import { createEngine, applyCommand, step, type EngineState, type EngineCommand, type StepResult } from './engine/engine.ts';
 import { parseCommand, CommandError, commandTypes, type Command, type CommandType } from './commands.ts';
-import { Frame, toRgb } from './frames/frame.ts';
+import { Frame } from './frames/frame.ts';
+import { runFrame } from './runtime/frame.ts';
 import { nextTick } from './loop.ts';
 import { PresetStore, type Preset } from './presets.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
@@ -301,11 +302,12 @@ export class Stage extends EventEmitter<StageEvents> {
     // Commit the step before generating: commands arriving meanwhile apply to the stepped state
     // and show from the next frame on.
     const { state, z, condition } = this.advance(dt, frames);
-    const m = this.model.manifest;
-    const out = await this.model.runtime.generate(z, 1, condition, { live: true });
-    const similarity = await this.measureSimilarity(out);
-    const { width, height } = m.resolution;
-    const rgb = toRgb(out, width, height, m.generator.output.range);
+    const { width, height } = this.model.manifest.resolution;
+    const judge = this.features.find((f) => f.similarity);
+    const embed = judge?.wantsEmbedding?.() ?? false;
+    const made = await runFrame(this.model.runtime, z, condition, embed);
+    const similarity = judge ? judge.similarity!(made.embedding) : NaN;
+    const rgb = Buffer.isBuffer(made.rgb) ? made.rgb : Buffer.from(made.rgb.buffer, made.rgb.byteOffset, made.rgb.byteLength);
     const now = performance.now();
     const frame = new Frame({ index: state.frame, time: state.time, readyAt: now, similarity }, rgb, width, height, { z, condition, dt, frames, state });
     this.latest = frame;
@@ -314,11 +316,6 @@ export class Stage extends EventEmitter<StageEvents> {
     this.measure(now);
     this.emit('frame', frame);
     return frame;
-  }
-
-  private async measureSimilarity(image: Float32Array): Promise<number> {
-    for (const f of this.features) if (f.similarity) return f.similarity(image).catch(() => NaN);
-    return NaN;
   }
 
   private measure(now: number): void {

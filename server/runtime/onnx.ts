@@ -67,7 +67,7 @@ export async function createOnnxRuntime(dir: string, manifest: Manifest, opts: O
   const runtime: Runtime = {
     manifest,
     device,
-    async generate(z, batch, condition) {
+    async generate(z, batch, condition, opts) {
       if (z.length !== batch * zDim) throw new RangeError(`z must hold ${batch} x ${zDim} values`);
       const feeds: Record<string, ort.Tensor> = { [manifest.generator.z.input]: new ort.Tensor('float32', z, [batch, zDim]) };
       const cond = manifest.generator.condition;
@@ -80,7 +80,7 @@ export async function createOnnxRuntime(dir: string, manifest: Manifest, opts: O
       if (data.length !== batch * 3 * base.width * base.height) {
         throw new Error(`generator returned ${data.length} values, expected ${batch} x 3 x ${base.height} x ${base.width}`);
       }
-      if (!refine || !refiner) return nhwc ? nhwcToNchw(data, batch, base.height, base.width) : data;
+      if (!refine || !refiner || opts?.refine === false) return nhwc ? nhwcToNchw(data, batch, base.height, base.width) : data;
       const refined = (await refine.run({ [refiner.input]: new ort.Tensor('float32', data, baseShape(batch)) }))[refiner.output]?.data as Float32Array | undefined;
       if (!refined || refined.length !== batch * 3 * width * height) {
         throw new Error(`refiner returned ${refined?.length ?? 'no'} values, expected ${batch} x 3 x ${height} x ${width}`);

@@ -32,6 +32,19 @@ export interface PriorOutput {
 export interface GenerateOptions {
   /** A frame the audience is waiting for: runs before queued steering work where calls queue. */
   live?: boolean;
+  /**
+   * false: skip the refiner and return the generator's own resolution (generatorResolution), for
+   * work that only judges the picture at the image encoder's size (the CLIP-guided search).
+   */
+  refine?: boolean;
+}
+
+/** One live frame as the stage publishes it (see frame.ts). */
+export interface RenderedFrame {
+  /** Interleaved 8-bit RGB at the manifest's resolution. */
+  rgb: Uint8Array;
+  /** The image encoder's embedding of the same pixels, when it was asked for. */
+  embedding: Float32Array | null;
 }
 
 export interface Runtime {
@@ -40,13 +53,20 @@ export interface Runtime {
   readonly device: Device;
   /**
    * z: batch x zDim; condition: batch x conditionDim. Returns images at the manifest's resolution
-   * (after the refiner, when the model has one) as NCHW float in the manifest's range.
+   * (after the refiner, when the model has one; see GenerateOptions.refine) as NCHW float in the
+   * manifest's range.
    */
   generate(z: Float32Array, batch: number, condition?: Float32Array | null, opts?: GenerateOptions): Promise<Float32Array>;
   /** ids: batch x maxLength token ids. Returns batch x dim embeddings. */
   encodeText?(ids: BigInt64Array, batch: number): Promise<Float32Array>;
   /** images: batch x 3 x size x size in the image encoder's range. Returns batch x dim embeddings. */
   encodeImage?(images: Float32Array, batch: number): Promise<Float32Array>;
+  /**
+   * One live frame, whole: generate, convert to RGB and (embed) encode the image, in one call. A
+   * runtime on another thread implements it so the float image never crosses; others get
+   * renderFrame() (frame.ts), which does the same with the calls above.
+   */
+  frame?(z: Float32Array, condition: Float32Array | null, embed: boolean): Promise<RenderedFrame>;
   /** embedding: batch x text dim. Returns the latent region (mean, scale) per item. */
   prior?(embedding: Float32Array, batch: number): Promise<PriorOutput>;
   close(): Promise<void>;

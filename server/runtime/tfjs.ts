@@ -169,8 +169,10 @@ async function assemble(
   const runtime: Runtime = {
     manifest,
     device,
-    async generate(z, batch, condition) {
+    async generate(z, batch, condition, opts) {
       if (z.length !== batch * zDim) throw new RangeError(`z must hold ${batch} x ${zDim} values`);
+      const refineIt = !!(refiner && refinerNames) && opts?.refine !== false;
+      const size = refineIt ? { width, height } : base;
       const feeds = new Map<string, TF.Tensor>([[names.z, tf.tensor2d(z, [batch, zDim])]]);
       if (g.condition && names.c) feeds.set(names.c, tf.tensor2d(condition ?? new Float32Array(batch * g.condition.dim), [batch, g.condition.dim]));
       let out: TF.Tensor[] = [];
@@ -180,7 +182,7 @@ async function assemble(
         if (image.size !== batch * 3 * base.width * base.height) {
           throw new Error(`generator returned ${image.size} values, expected ${batch} x 3 x ${base.height} x ${base.width}`);
         }
-        if (refiner && refinerNames) {
+        if (refineIt && refiner && refinerNames) {
           const input = image.reshape(shape(batch, base.height, base.width));
           out.push(input);
           image = (await refiner.model.run(new Map([[refinerNames.input, input]]), [refinerNames.output]))[0]!;
@@ -188,7 +190,7 @@ async function assemble(
           if (image.size !== batch * 3 * width * height) throw new Error(`refiner returned ${image.size} values, expected ${batch} x 3 x ${height} x ${width}`);
         }
         const data = await image.data();
-        if (nhwc) return nhwcToNchw(data, batch, height, width);
+        if (nhwc) return nhwcToNchw(data, batch, size.height, size.width);
         return data instanceof Float32Array ? data : Float32Array.from(data);
       } finally {
         for (const t of [...feeds.values(), ...out]) t.dispose();

@@ -5,6 +5,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { createRuntime, type RuntimeOptions } from './create.ts';
 import type { Manifest } from '../model/manifest.ts';
 import type { Runtime } from './runtime.ts';
+import { renderFrame } from './frame.ts';
 import type { WorkerCall, WorkerReply, WorkerEvent } from './worker-protocol.ts';
 
 const port = parentPort!;
@@ -25,8 +26,16 @@ function own<T extends Float32Array>(a: T): T {
 async function execute(call: WorkerCall): Promise<{ value: unknown; transfer: ArrayBuffer[] }> {
   switch (call.op) {
     case 'generate': {
-      const out = own(await runtime.generate(call.z, call.batch, call.condition));
+      const out = own(await runtime.generate(call.z, call.batch, call.condition, { refine: call.refine }));
       return { value: out, transfer: [out.buffer as ArrayBuffer] };
+    }
+    case 'frame': {
+      // toRgb gives the picture its own buffer; the embedding is copied only if it is a view
+      const { rgb, embedding } = await renderFrame(runtime, call.z, call.condition, call.embed);
+      const e = embedding && own(embedding);
+      const transfer = [rgb.buffer as ArrayBuffer];
+      if (e) transfer.push(e.buffer as ArrayBuffer);
+      return { value: { rgb, embedding: e }, transfer };
     }
     case 'encodeText': {
       const out = own(await runtime.encodeText!(call.ids, call.batch));
@@ -87,7 +96,7 @@ port.on('message', (msg: WorkerCall | { op: 'close' } | { op: 'crash' }) => {
     });
     return;
   }
-  (msg.op === 'generate' && msg.live ? live : background).push(msg);
+  (msg.op === 'frame' || (msg.op === 'generate' && msg.live) ? live : background).push(msg);
   void pump();
 });
 

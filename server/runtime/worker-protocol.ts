@@ -2,7 +2,8 @@
 import type { Device } from './runtime.ts';
 
 export type WorkerCall =
-  | { id: number; op: 'generate'; z: Float32Array; batch: number; condition: Float32Array | null; live: boolean }
+  | { id: number; op: 'generate'; z: Float32Array; batch: number; condition: Float32Array | null; live: boolean; refine: boolean }
+  | { id: number; op: 'frame'; z: Float32Array; condition: Float32Array | null; embed: boolean }
   | { id: number; op: 'encodeText'; ids: BigInt64Array; batch: number }
   | { id: number; op: 'encodeImage'; images: Float32Array; batch: number }
   | { id: number; op: 'prior'; embedding: Float32Array; batch: number };

@@ -8,7 +8,7 @@
 import { Worker } from 'node:worker_threads';
 import { EventEmitter } from 'node:events';
 import type { Manifest } from '../model/manifest.ts';
-import type { Device, PriorOutput, Runtime, GenerateOptions } from './runtime.ts';
+import type { Device, PriorOutput, Runtime, GenerateOptions, RenderedFrame } from './runtime.ts';
 import type { RuntimeOptions } from './create.ts';
 import type { WorkerCall, WorkerEvent, WorkerReply } from './worker-protocol.ts';
 
@@ -88,7 +88,17 @@ export class WorkerRuntime extends EventEmitter<WorkerRuntimeEvents> implements 
     if (z.length !== batch * zDim) return Promise.reject(new RangeError(`z must hold ${batch} x ${zDim} values`));
     const c = condition ? condition.slice() : null;
     const zc = z.slice();
-    return this.call({ op: 'generate', z: zc, batch, condition: c, live: !!opts?.live }, c ? [zc.buffer, c.buffer] : [zc.buffer]) as Promise<Float32Array>;
+    return this.call({ op: 'generate', z: zc, batch, condition: c, live: !!opts?.live, refine: opts?.refine !== false }, c ? [zc.buffer, c.buffer] : [zc.buffer]) as Promise<Float32Array>;
+  }
+
+  /** A live frame made whole in the worker: the RGB picture (and embedding) cross, not the floats. */
+  async frame(z: Float32Array, condition: Float32Array | null, embed: boolean): Promise<RenderedFrame> {
+    const zDim = this.manifest.generator.z.dim;
+    if (z.length !== zDim) throw new RangeError(`z must hold ${zDim} values`);
+    const c = condition ? condition.slice() : null;
+    const zc = z.slice();
+    const r = (await this.call({ op: 'frame', z: zc, condition: c, embed: embed && !!this.encodeImage }, c ? [zc.buffer, c.buffer] : [zc.buffer])) as RenderedFrame;
+    return { rgb: Buffer.from(r.rgb.buffer, r.rgb.byteOffset, r.rgb.byteLength), embedding: r.embedding };
   }
 
   /** Make the worker fail the way an uncaught error in it does (for recovery tests and drills). */

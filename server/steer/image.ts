@@ -4,11 +4,14 @@
 // size changes resample bilinearly.
 import type { Manifest } from '../model/manifest.ts';
 
-/** images: batch x 3 x H x W (NCHW, generator range). Returns batch x the encoder's input. */
-export function toEncoderInput(images: Float32Array, batch: number, m: Manifest): Float32Array {
+/**
+ * images: batch x 3 x H x W (NCHW, generator range), H x W the model's resolution unless `size`
+ * says otherwise (the unrefined generator output). Returns batch x the encoder's input.
+ */
+export function toEncoderInput(images: Float32Array, batch: number, m: Manifest, size: { width: number; height: number } = m.resolution): Float32Array {
   const enc = m.image;
   if (!enc) throw new Error(`model ${m.id} has no image encoder`);
-  const { width: w, height: h } = m.resolution;
+  const { width: w, height: h } = size;
   const [glo, ghi] = m.generator.output.range;
   const [elo, ehi] = enc.range;
   const k = (ehi - elo) / (ghi - glo);

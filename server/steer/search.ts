@@ -12,6 +12,7 @@ import { eigenOffThread } from './eigen.ts';
 import { toEncoderInput } from './image.ts';
 import { promptScore, type EncodedPrompt } from './text.ts';
 import type { Model } from '../model/load.ts';
+import { generatorResolution } from '../model/manifest.ts';
 
 export interface SearchOptions {
   /** Where the search starts (a latent of the generator's z dimension). */
@@ -68,8 +69,11 @@ export class ClipSearch {
       cond = new Float32Array(n * this.condition.length);
       for (let i = 0; i < n; i++) cond.set(this.condition, i * this.condition.length);
     }
-    const images = await this.model.runtime.generate(z, n, cond);
-    const emb = await this.model.runtime.encodeImage!(toEncoderInput(images, n, this.model.manifest), n);
+    // candidates are judged at the image encoder's size: the refiner would only be averaged away
+    const m = this.model.manifest;
+    const images = await this.model.runtime.generate(z, n, cond, { refine: false });
+    const side = images.length === n * 3 * m.resolution.width * m.resolution.height ? m.resolution : generatorResolution(m);
+    const emb = await this.model.runtime.encodeImage!(toEncoderInput(images, n, m, side), n);
     const dim = this.model.manifest.image!.dim;
     const out = Array.from({ length: n }, (_, i) => promptScore(emb.subarray(i * dim, (i + 1) * dim), this.prompt));
     const ms = (performance.now() - t0) / n;

@@ -63,6 +63,8 @@ export class Steering implements Feature {
   warnings: string[] = [];
   understood: string[] = [];
   private lastSimilarity: number | null = null;
+  /** The prompt the frame being made is measured against. */
+  private measuring: Active | null = null;
   private readonly gauge: Gauge;
   private readonly live: boolean;
   private readonly budget: number;
@@ -99,7 +101,10 @@ export class Steering implements Feature {
             : 'none';
     this.gauge = new Gauge({ name: 'latentstage_similarity', help: 'Similarity of the latest frame to the active prompt (NaN without one)', registers: [stage.metrics.registry] });
     this.gauge.set(NaN);
-    if (!(model.runtime.encodeImage && m.image)) this.similarity = undefined;
+    if (!(model.runtime.encodeImage && m.image)) {
+      this.similarity = undefined;
+      this.wantsEmbedding = undefined;
+    }
     stage.on('command', this.onCommand);
     stage.on('frame', this.onFrame);
   }
@@ -196,23 +201,32 @@ export class Steering implements Feature {
     return { mean: Float64Array.from(r.mean, (v) => -k * v), scale: new Float64Array(dim).fill(1) };
   }
 
-  /**
-   * Similarity of a generated image (generator output) to the active prompt; NaN without one.
-   * Undefined for models without an image encoder.
-   */
-  similarity? = (image: Float32Array): Promise<number> => this.measure(image);
+  /** Whether the next frame should bring its image embedding (while a prompt is active). */
+  wantsEmbedding? = (): boolean => {
+    this.measuring = this.active;
+    return this.active !== null;
+  };
 
-  private async measure(image: Float32Array): Promise<number> {
+  /**
+   * Similarity of a frame to the active prompt from the frame's image embedding; NaN without a
+   * prompt, or when the prompt changed while the frame was being made. Undefined for models
+   * without an image encoder.
+   */
+  similarity? = (embedding: Float32Array | null): number => {
     const active = this.active;
-    let s = NaN;
-    if (active) {
-      const { model } = this.stage;
-      const emb = await model.runtime.encodeImage!(toEncoderInput(image, 1, model.manifest), 1);
-      if (this.active === active) s = promptScore(emb, active.prompt);
-    }
+    const s = embedding && active && this.measuring === active ? promptScore(embedding, active.prompt) : NaN;
+    this.measuring = null;
     this.lastSimilarity = Number.isFinite(s) ? s : null;
     this.gauge.set(s);
     return s;
+  };
+
+  /** Similarity of any generated image (generator output at the model's resolution) to the active prompt. */
+  async judge(image: Float32Array): Promise<number> {
+    const active = this.active;
+    const { model } = this.stage;
+    if (!active || !model.runtime.encodeImage || !model.manifest.image) return NaN;
+    return promptScore(await model.runtime.encodeImage(toEncoderInput(image, 1, model.manifest), 1), active.prompt);
   }
 
   private setWarnings(warnings: string[], understood: string[] = []): void {

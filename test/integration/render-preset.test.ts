@@ -49,7 +49,7 @@ describe('render --preset plays like the live stage', () => {
     const files = readdirSync(dir).filter((f) => f.endsWith('.png')).sort().slice(from, to);
     assert.equal(files.length, to - from);
     const scores: number[] = [];
-    for (const f of files) scores.push(await judge.steering.similarity!(await pngAsOutput(path.join(dir, f), model)));
+    for (const f of files) scores.push(await judge.steering.judge(await pngAsOutput(path.join(dir, f), model)));
     return mean(scores);
   }
 
