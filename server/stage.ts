@@ -267,6 +267,15 @@ export class Stage extends EventEmitter<StageEvents> {
     return r;
   }
 
+  /**
+   * Milliseconds until the frame loop's next step is due: the room for work that must not delay
+   * it (the search's next chunk); 0 when it is due now, null when uncapped or not running.
+   */
+  msToNextFrame(): number | null {
+    if (!this.running || this.targetFps <= 0) return null;
+    return Math.max(0, ((this.engine.frame + 1) * 1000) / this.targetFps - (performance.now() - this.t0));
+  }
+
   private schedule(delay: number): void {
     if (!this.running) return;
     this.timer = delay > 0 ? setTimeout(() => this.tick(), delay) : (setImmediate(() => this.tick()) as unknown as NodeJS.Timeout);

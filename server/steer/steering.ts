@@ -307,17 +307,24 @@ export class Steering implements Feature {
     }
   }
 
-  /** Wait for a frame (every `every` frames), then allow as many candidates as fit in the budget. */
+  /**
+   * Wait for a frame (every `every` frames), then allow as many candidates as fit in the budget:
+   * `budget` of a frame interval, and never past the next frame's start. When not even one fits,
+   * wait for the next frame (at most 8 frames: a machine too slow for any room still searches).
+   */
   private slot(s: ClipSearch, remaining: number): Promise<number> {
     return new Promise((resolve, reject) => {
+      let waited = 0;
       const onFrame = () => {
         if (this.sinceChunk < this.every && this.search === s && !this.closed) return void this.stage.once('frame', onFrame);
-        this.sinceChunk = 0;
         setImmediate(() => {
           if (this.search !== s || this.closed) return reject(SUPERSEDED);
           const fps = this.stage.targetFps || Math.max(1, this.stage.fps);
-          const budgetMs = (this.budget * 1000) / fps;
+          const left = this.stage.msToNextFrame();
+          const budgetMs = Math.min((this.budget * 1000) / fps, left === null ? Infinity : left - 1);
           const per = s.msPerCandidate;
+          if (per > 0 && budgetMs < per && waited++ < 8) return void this.stage.once('frame', onFrame);
+          this.sinceChunk = 0;
           this.chunkRan = true;
           resolve(per > 0 ? Math.max(1, Math.min(remaining, Math.floor(budgetMs / per))) : 1);
         });

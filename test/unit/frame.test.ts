@@ -62,3 +62,58 @@ test('the frame clock skips to the current slot instead of drifting', () => {
   // generation took 100 ms: the next frame is slot 6, covering 6 slots of walk time
   assert.deepEqual(nextTick(100, 60, 0), { index: 6, frames: 6, dt: 6 / 60 });
 });
+
+/** Reference bilinear upscale (pixel-centre aligned) of interleaved RGB. */
+function bilinear(src: Buffer, w: number, W: number): Buffer {
+  const out = Buffer.alloc(W * W * 3);
+  const f = W / w;
+  const at = (v: number) => Math.min(w - 1, Math.max(0, (v + 0.5) / f - 0.5));
+  for (let Y = 0; Y < W; Y++) {
+    for (let X = 0; X < W; X++) {
+      const fx = at(X);
+      const fy = at(Y);
+      const x0 = Math.floor(fx);
+      const y0 = Math.floor(fy);
+      const x1 = Math.min(w - 1, x0 + 1);
+      const y1 = Math.min(w - 1, y0 + 1);
+      const tx = fx - x0;
+      const ty = fy - y0;
+      for (let c = 0; c < 3; c++) {
+        const p = (x: number, y: number) => src[(y * w + x) * 3 + c]!;
+        out[(Y * W + X) * 3 + c] = Math.round((p(x0, y0) * (1 - tx) + p(x1, y0) * tx) * (1 - ty) + (p(x0, y1) * (1 - tx) + p(x1, y1) * tx) * ty);
+      }
+    }
+  }
+  return out;
+}
+
+test('upscaled frames are bilinear interpolations: smooth, not blocky, not shifted', async () => {
+  // a disc with a hard edge, off-centre: blocks (nearest) or a shift would both show
+  const w = 64;
+  const data = new Float32Array(3 * w * w);
+  for (let y = 0; y < w; y++) {
+    for (let x = 0; x < w; x++) {
+      const inside = (x - 30.5) ** 2 + (y - 33.5) ** 2 < 20 ** 2 ? 1 : -1;
+      data[y * w + x] = inside;
+      data[w * w + y * w + x] = -inside;
+      data[2 * w * w + y * w + x] = (x / (w - 1)) * 2 - 1;
+    }
+  }
+  const rgb = toRgb(data, w, w, [-1, 1]);
+  const f = new Frame({ index: 1, time: 0, readyAt: 0, similarity: NaN }, rgb, w, w);
+  const psnr = (a: Buffer, b: Buffer) => {
+    let s = 0;
+    for (let i = 0; i < a.length; i++) s += (a[i]! - b[i]!) ** 2;
+    return 10 * Math.log10(255 ** 2 / (s / a.length));
+  };
+  for (const size of [128, 256]) {
+    const raw = await f.encode({ format: 'rgba', size, quality: 80 });
+    assert.equal(raw.width, size);
+    const got = await sharp(raw.data, { raw: { width: size, height: size, channels: 4 } }).removeAlpha().raw().toBuffer();
+    const reference = bilinear(rgb, w, size);
+    const nearest = await sharp(rgb, { raw: { width: w, height: w, channels: 3 } }).resize({ width: size, height: size, kernel: 'nearest', fit: 'fill' }).raw().toBuffer();
+    const vsBilinear = psnr(got, reference);
+    assert.ok(vsBilinear > 40, `${size}: bilinear (${vsBilinear.toFixed(1)} dB from the reference)`);
+    assert.ok(vsBilinear > psnr(nearest, reference) + 10, `${size}: not blocky (nearest is ${psnr(nearest, reference).toFixed(1)} dB away)`);
+  }
+});
