@@ -74,7 +74,9 @@ export class Stage extends EventEmitter<StageEvents> {
   private measured = 0;
   private fpsWindow: number[] = [];
   private viewerCounts = new Map<string, number>();
-  private loopDone: Promise<void> = Promise.resolve();
+  /** Frames between their engine step and their publication (the loop's, for stop() to join). */
+  private making = new Set<Promise<void>>();
+  private inflight = 0;
   private lastElapsed = 0;
 
   constructor(opts: StageOptions) {
@@ -240,7 +242,7 @@ export class Stage extends EventEmitter<StageEvents> {
     this.running = false;
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
-    await this.loopDone;
+    await Promise.all(this.making);
     await this.queue.catch(() => {});
   }
 
@@ -296,13 +298,23 @@ export class Stage extends EventEmitter<StageEvents> {
     }
     this.lastElapsed = elapsed;
     if (frames > 1) this.metrics.skipped.inc(frames - 1);
-    this.loopDone = this.produce(dt, frames).then(
-      () => this.schedule(0),
+    this.inflight++;
+    const done = this.produce(dt, frames).then(
+      () => {
+        this.inflight--;
+        this.schedule(0);
+      },
       (err) => {
+        this.inflight--;
         this.schedule(100); // first: a throwing 'failure' listener must not stop the loop
         this.emit('failure', err as Error);
       },
     );
+    this.making.add(done);
+    void done.finally(() => this.making.delete(done));
+    // Uncapped, a second frame goes to the runtime while this one is being made, so the runtime
+    // never waits for the event loop between frames (they still come back and publish in order).
+    if (this.targetFps <= 0 && this.inflight < 2) this.schedule(0);
   }
 
   /** Produce one frame: engine step -> generator -> 8-bit RGB, then publish it. */

@@ -89,12 +89,14 @@ export class Frame {
     return hit;
   }
 
+  // Live JPEG skips the second (Huffman-optimising) pass: 25-35% less CPU per encode for 3-5%
+  // more bytes, the trade every live encoder makes.
   private async run(format: FrameFormat, size: number | null, quality: number): Promise<Encoded> {
     let img = sharp(this.rgb, { raw: { width: this.width, height: this.height, channels: 3 } });
     if (size) img = resized(img, size, Math.max(1, Math.round((size * this.height) / this.width)), size / this.width);
     const out =
       format === 'jpeg'
-        ? await img.jpeg({ quality, chromaSubsampling: quality >= 90 ? '4:4:4' : '4:2:0' }).toBuffer({ resolveWithObject: true })
+        ? await img.jpeg({ quality, chromaSubsampling: quality >= 90 ? '4:4:4' : '4:2:0', optimiseCoding: false }).toBuffer({ resolveWithObject: true })
         : await img.ensureAlpha().raw().toBuffer({ resolveWithObject: true });
     return { data: out.data, width: out.info.width, height: out.info.height, format };
   }

@@ -124,3 +124,36 @@ test('a viewer joining a running size gets the latest frame right away', async (
   assert.deepEqual(fresh.got.map((d) => d.frame.info.index), [latest], 'a new size starts from the latest frame');
   pipeline.close();
 });
+
+test('uncapped, the loop keeps a second frame in the runtime; frames still publish in order, and stop joins both', async () => {
+  let inRuntime = 0;
+  let most = 0;
+  const runtime = model.runtime;
+  // the real runtime, counted: how many frames are between their engine step and their picture
+  const counted = {
+    ...runtime,
+    manifest: runtime.manifest,
+    device: runtime.device,
+    generate: async (...args: Parameters<typeof runtime.generate>) => {
+      most = Math.max(most, ++inRuntime);
+      try {
+        return await runtime.generate(...args);
+      } finally {
+        inRuntime--;
+      }
+    },
+    close: () => runtime.close(),
+  };
+  const stage = new Stage({ model: { ...model, runtime: counted }, presets: new PresetStore(path.join(tmp, 'presets')), fps: 0 });
+  const indexes: number[] = [];
+  stage.on('frame', (f) => indexes.push(f.info.index));
+  stage.start();
+  await waitFor(() => indexes.length >= 40, 10000, '40 uncapped frames');
+  await stage.stop();
+  const stopped = indexes.length;
+  assert.equal(most, 2, 'a second frame was in the runtime while the first was being made');
+  assert.deepEqual(indexes, [...indexes].sort((a, b) => a - b), 'published in order');
+  assert.equal(new Set(indexes).size, indexes.length, 'each index once');
+  await new Promise((r) => setTimeout(r, 50));
+  assert.equal(indexes.length, stopped, 'nothing publishes after stop() resolved');
+});
