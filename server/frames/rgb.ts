@@ -8,15 +8,18 @@
 export function toRgb(data: Float32Array, width: number, height: number, range: readonly [number, number], offset = 0): Buffer {
   const plane = width * height;
   const out = Buffer.allocUnsafeSlow(plane * 3);
+  // a clamped view does the clamping and rounding (half to even) in the store
+  const px = new Uint8ClampedArray(out.buffer, out.byteOffset, out.length);
   const [lo, hi] = range;
   const k = 255 / (hi - lo);
-  // one colour plane at a time: sequential reads, strided writes; +0.5 and truncation round
-  for (let c = 0; c < 3; c++) {
-    const src = offset + c * plane;
-    for (let i = 0, o = c; i < plane; i++, o += 3) {
-      const v = (data[src + i]! - lo) * k + 0.5;
-      out[o] = v <= 0 ? 0 : v >= 255 ? 255 : v;
-    }
+  const b = -lo * k;
+  const r = offset;
+  const g = offset + plane;
+  const bl = offset + 2 * plane;
+  for (let i = 0, o = 0; i < plane; i++, o += 3) {
+    px[o] = data[r + i]! * k + b;
+    px[o + 1] = data[g + i]! * k + b;
+    px[o + 2] = data[bl + i]! * k + b;
   }
   return out;
 }

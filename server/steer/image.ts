@@ -21,6 +21,7 @@ export function toEncoderInput(images: Float32Array, batch: number, m: Manifest,
   const box = !same && w === h && w % s === 0 ? w / s : 0;
   const out = new Float32Array(batch * 3 * s * s);
   const plane = w * h;
+  if (box && !nhwc) return boxDown(images, batch, w, s, box, elo, k, glo, out);
   for (let b = 0; b < batch; b++) {
     const src = b * 3 * plane;
     const dst = b * 3 * s * s;
@@ -53,6 +54,28 @@ export function toEncoderInput(images: Float32Array, batch: number, m: Manifest,
           out[nhwc ? dst + (y * s + x) * 3 + c : dst + c * s * s + y * s + x] = mapped;
         }
       }
+    }
+  }
+  return out;
+}
+
+/** Whole-factor area downscale of square NCHW images, mapped to the encoder's range (the common case, kept fast). */
+function boxDown(images: Float32Array, batch: number, w: number, s: number, f: number, elo: number, k: number, glo: number, out: Float32Array): Float32Array {
+  const inv = 1 / (f * f);
+  for (let p = 0; p < batch * 3; p++) {
+    const src = p * w * w;
+    const dst = p * s * s;
+    for (let y = 0; y < s; y++) {
+      const row = dst + y * s;
+      for (let dy = 0; dy < f; dy++) {
+        let i = src + (y * f + dy) * w;
+        for (let x = 0; x < s; x++) {
+          let sum = 0;
+          for (let dx = 0; dx < f; dx++) sum += images[i++]!;
+          out[row + x]! += sum;
+        }
+      }
+      for (let x = 0; x < s; x++) out[row + x] = elo + (out[row + x]! * inv - glo) * k;
     }
   }
   return out;
