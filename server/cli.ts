@@ -20,6 +20,7 @@ const USAGE = `usage: latentstage serve [options]
   --port N          HTTP/WebSocket port (default 8080, 0 = any free port)
   --fps N           target frames per second (default 60, 0 = uncapped)
   --device D        ${devices.join('|')} (default cpu; falls back to cpu if unavailable)
+  --threads N       inference threads per network (default: ONNX Runtime's, one per core)
   --seed N          walk seed (default 1)
   --presets DIR     preset folder (default presets/)
   --quality N       JPEG quality 1-100 (default 80)
@@ -54,6 +55,7 @@ const serveSchema = z.object({
   port: int('port', 0, 65535).optional(),
   fps: int('fps', 0, 1000).optional(),
   device: z.enum(devices, { error: `--device must be one of ${devices.join(', ')}` }).optional(),
+  threads: int('threads', 1, 64).optional(),
   seed: int('seed', 0, SEED_MAX).optional(),
   presets: z.string().optional(),
   quality: int('quality', 1, 100).optional(),
@@ -84,6 +86,7 @@ export function parseServeArgs(args: string[]) {
         port: { type: 'string' },
         fps: { type: 'string' },
         device: { type: 'string' },
+        threads: { type: 'string' },
         seed: { type: 'string' },
         presets: { type: 'string' },
         quality: { type: 'string' },
@@ -132,6 +135,7 @@ async function serve(args: string[]): Promise<void> {
     port: o.port,
     fps: o.fps,
     device: o.device,
+    threads: o.threads,
     seed: o.seed,
     presets: o.presets,
     jpegQuality: o.quality,

@@ -38,6 +38,8 @@ export interface ServerOptions {
   port?: number;
   fps?: number;
   device?: Device;
+  /** Inference threads per network (ONNX Runtime intra-op; default one per core). */
+  threads?: number;
   seed?: number;
   presets?: string;
   jpegQuality?: number;
@@ -85,7 +87,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
   const access = new Access({ host, token, allowOrigins: opts.allowOrigins, allowHosts: opts.allowHosts });
   const jpegQuality = opts.jpegQuality ?? 80;
   const startOsc = opts.osc ? await prepareOsc(opts.osc, opts.presets ?? path.join(ROOT, 'presets')) : null;
-  const model = await loadModel(opts.model ?? DEFAULT_MODEL, { device: opts.device, warn: (m) => log.warn(m), info: (m) => log.info(m), worker: opts.worker ?? true });
+  const model = await loadModel(opts.model ?? DEFAULT_MODEL, { device: opts.device, threads: opts.threads, warn: (m) => log.warn(m), info: (m) => log.info(m), worker: opts.worker ?? true });
   const stage = new Stage({
     model,
     fps: opts.fps,

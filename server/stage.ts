@@ -290,7 +290,8 @@ export class Stage extends EventEmitter<StageEvents> {
     const elapsed = performance.now() - this.t0;
     if (this.targetFps > 0) {
       const t = nextTick(elapsed, this.targetFps, this.engine.frame);
-      if ('wait' in t) return this.schedule(Math.max(1, t.wait));
+      // whole milliseconds, rounded up: a timer that fires early costs a second round trip
+      if ('wait' in t) return this.schedule(Math.max(1, Math.ceil(t.wait)));
       frames = t.frames;
       dt = t.dt;
     } else {
