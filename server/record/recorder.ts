@@ -34,9 +34,8 @@ export interface RecorderOptions {
 
 const hashes = new Map<string, Promise<string>>();
 
-/** sha256 of a model's generator file (cached per file). */
-export function generatorSha256(model: Pick<Model, 'dir' | 'manifest'>): Promise<string> {
-  const file = path.join(model.dir, model.manifest.generator.file);
+/** sha256 of a file (cached per path). */
+function fileSha256(file: string): Promise<string> {
   let h = hashes.get(file);
   if (!h) {
     h = new Promise<string>((resolve, reject) => {
@@ -50,6 +49,17 @@ export function generatorSha256(model: Pick<Model, 'dir' | 'manifest'>): Promise
     hashes.set(file, h);
   }
   return h;
+}
+
+/** sha256 of a model's generator file (cached per file). */
+export function generatorSha256(model: Pick<Model, 'dir' | 'manifest'>): Promise<string> {
+  return fileSha256(path.join(model.dir, model.manifest.generator.file));
+}
+
+/** sha256 of a model's refiner file, or undefined for a model without one. */
+export async function refinerSha256(model: Pick<Model, 'dir' | 'manifest'>): Promise<string | undefined> {
+  const r = model.manifest.refiner;
+  return r ? fileSha256(path.join(model.dir, r.file)) : undefined;
 }
 
 const pad = (n: number) => String(n).padStart(2, '0');
@@ -137,7 +147,7 @@ export class Recorder implements Feature {
     const header: WalkHeader = {
       type: 'walk',
       format: WALK_FORMAT,
-      model: { id: m.id, sha256: await generatorSha256(stage.model), zDim: m.generator.z.dim, conditionDim: m.generator.condition?.dim ?? 0 },
+      model: { id: m.id, sha256: await generatorSha256(stage.model), refinerSha256: await refinerSha256(stage.model), zDim: m.generator.z.dim, conditionDim: m.generator.condition?.dim ?? 0 },
       resolution: { ...m.resolution },
       fps: stage.targetFps,
       seed: e.seed,

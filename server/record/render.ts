@@ -17,7 +17,7 @@ import { Modulation } from '../mod/feature.ts';
 import { CommandError } from '../commands.ts';
 import { Encoder, outputSize } from './ffmpeg.ts';
 import { readWalk, type Walk } from './walk-file.ts';
-import { generatorSha256 } from './recorder.ts';
+import { generatorSha256, refinerSha256 } from './recorder.ts';
 
 /** One distinct latent and how many consecutive output frames show it. */
 export interface Shot {
@@ -179,6 +179,13 @@ export async function renderWalk(o: WalkRenderOptions): Promise<RenderResult> {
     if (!o.force && (m.id !== h.model.id || sha !== h.model.sha256)) {
       throw new RenderError(
         `the walk was recorded with model ${h.model.id} (generator sha256 ${h.model.sha256.slice(0, 12)}), but ${dir} holds ${m.id} (${sha.slice(0, 12)}); pass --force to render anyway`,
+      );
+    }
+    // a walk re-renders frame-identically only through the refiner it was recorded with
+    const refiner = await refinerSha256(model);
+    if (!o.force && h.model.refinerSha256 !== undefined && h.model.refinerSha256 !== refiner) {
+      throw new RenderError(
+        `the walk was recorded through refiner sha256 ${h.model.refinerSha256.slice(0, 12)}, but ${dir} holds ${refiner ? refiner.slice(0, 12) : 'no refiner'}; pass --force to render anyway`,
       );
     }
     const fps = o.fps ?? (h.fps > 0 ? h.fps : 60);

@@ -18,6 +18,8 @@ export const walkHeaderSchema = z.object({
     id: z.string().min(1),
     /** sha256 of the generator file. */
     sha256: z.string().regex(/^[0-9a-f]{64}$/, 'sha256 must be 64 hex digits'),
+    /** sha256 of the refiner file, for models with one (the refined picture is part of the walk). */
+    refinerSha256: z.string().regex(/^[0-9a-f]{64}$/, 'refinerSha256 must be 64 hex digits').optional(),
     zDim: z.number().int().positive(),
     conditionDim: z.number().int().min(0),
   }),

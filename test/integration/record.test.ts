@@ -178,6 +178,13 @@ describe('recording through the running server', () => {
     assert.match(r.err, /recorded with model fixture, which is not installed .*pass --model DIR/);
 
     const lines = readFileSync(walk, 'utf8').split('\n');
+    // a walk recorded through a refiner renders only through that refiner
+    const header = JSON.parse(lines[0]!);
+    const refined = path.join(tmp, 'refined.walk.jsonl');
+    writeFileSync(refined, [JSON.stringify({ ...header, model: { ...header.model, refinerSha256: 'ab'.repeat(32) } }), ...lines.slice(1)].join('\n'));
+    r = await cli(['render', refined, '-o', out, '--model', s.modelDir]);
+    assert.equal(r.code, 1);
+    assert.match(r.err, /recorded through refiner sha256 abababababab, but .* holds no refiner; pass --force/);
     const torn = path.join(tmp, 'torn.walk.jsonl');
     writeFileSync(torn, lines[0].slice(0, 30));
     r = await cli(['render', torn, '-o', out, '--model', s.modelDir]);
