@@ -1,13 +1,37 @@
 // Prometheus metrics for /metrics: one registry per running stage (so tests can run several).
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Registry, Counter, Gauge, Histogram, collectDefaultMetrics } from 'prom-client';
+
+/** Sampling interval of the event-loop delay monitor (ms). */
+const LOOP_RESOLUTION_MS = 10;
 
 export function createMetrics() {
   const registry = new Registry();
   /** Per surface: the largest number of bytes any one WebSocket client has waiting. */
   const backlogSources = new Map<string, () => number>();
   collectDefaultMetrics({ register: registry, prefix: 'latentstage_' });
+  // Node's delay histogram records whole intervals between its timer's runs (the 10 ms interval
+  // plus the delay), and so does prom-client's latentstage_nodejs_eventloop_lag_* built on it: an
+  // idle loop reads p50 = 10 ms there. This gauge subtracts the interval, so it reads how late a
+  // due timer ran, and covers the time since the last scrape.
+  const loop = monitorEventLoopDelay({ resolution: LOOP_RESOLUTION_MS });
+  loop.enable();
+  const lateness = (ns: number) => Math.max(0, ns / 1e6 - LOOP_RESOLUTION_MS) / 1000;
   const m = {
     registry,
+    eventLoopDelay: new Gauge({
+      name: 'latentstage_event_loop_delay_seconds',
+      help: 'How late the event loop ran a due timer since the last scrape (0.5, 0.99 quantiles and max)',
+      labelNames: ['quantile'],
+      registers: [registry],
+      collect() {
+        if (loop.count === 0) return;
+        this.set({ quantile: '0.5' }, lateness(loop.percentile(50)));
+        this.set({ quantile: '0.99' }, lateness(loop.percentile(99)));
+        this.set({ quantile: 'max' }, lateness(loop.max));
+        loop.reset();
+      },
+    }),
     frames: new Counter({ name: 'latentstage_frames_total', help: 'Frames generated', registers: [registry] }),
     skipped: new Counter({ name: 'latentstage_frames_skipped_total', help: 'Frames skipped because generation fell behind the target rate', registers: [registry] }),
     fps: new Gauge({ name: 'latentstage_fps', help: 'Measured frames per second (last second)', registers: [registry] }),

@@ -113,7 +113,7 @@ async function rawFps(dir: string, seconds: number): Promise<number> {
   return fps;
 }
 
-/** Several samples from one /metrics scrape (scrapes reset the event-loop lag histogram). */
+/** Several samples from one /metrics scrape (scrapes reset the event-loop delay histogram); names are regex source. */
 async function metrics(url: string, names: string[]): Promise<number[]> {
   const text = await (await fetch(`${url}/metrics`)).text();
   return names.map((name) => {
@@ -127,7 +127,7 @@ async function window(url: string, seconds: number): Promise<{ fps: number; lagP
   const [f0] = await metrics(url, ['latentstage_frames_total']);
   const t0 = performance.now();
   await sleep(seconds * 1000);
-  const [f1, lag] = await metrics(url, ['latentstage_frames_total', 'latentstage_nodejs_eventloop_lag_p99_seconds']);
+  const [f1, lag] = await metrics(url, ['latentstage_frames_total', 'latentstage_event_loop_delay_seconds\\{quantile="0\\.99"\\}']);
   return { fps: (f1 - f0) / ((performance.now() - t0) / 1000), lagP99: lag * 1000 };
 }
 

@@ -215,6 +215,27 @@ describe('live server', () => {
     }
   });
 
+  test('/metrics: the event-loop delay leaves out the sampling interval, and a blocked loop shows in it', async () => {
+    await fetch(`${s.url}/metrics`); // starts a fresh window
+    await new Promise((r) => setTimeout(r, 300));
+    const read = async () => {
+      const text = await (await fetch(`${s.url}/metrics`)).text();
+      const q = (k: string) => Number(text.match(new RegExp(`^latentstage_event_loop_delay_seconds\\{quantile="${k}"\\} (\\S+)$`, 'm'))?.[1]);
+      return { p50: q('0.5'), max: q('max') };
+    };
+    const idle = await read();
+    // the server idles between frames: a typical due timer runs well within the 10 ms interval
+    assert.ok(idle.p50 >= 0 && idle.p50 < 0.008, `p50 ${idle.p50}`);
+    // this test shares the server's event loop: block it for 60 ms and the window's max says so
+    // (after the monitor's timer has run once since the scrape reset it)
+    await new Promise((r) => setTimeout(r, 50));
+    const until = performance.now() + 60;
+    while (performance.now() < until);
+    await new Promise((r) => setTimeout(r, 30));
+    const blocked = await read();
+    assert.ok(blocked.max >= 0.04, `max ${blocked.max}`);
+  });
+
   test('presets: save over HTTP, list, load restores the walk', async () => {
     await s.command({ type: 'set', speed: 0.42, mode: 'loop', period: 12 });
     const saved = await s.command({ type: 'preset.save', name: 'take-one' });
