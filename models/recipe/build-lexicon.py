@@ -73,9 +73,16 @@ def morph_candidates(w, nouns_only=False):
     return out
 
 
+LEXFILE = {}  # (pos, offset) -> WordNet lexicographer file number (noun.animal, noun.feeling, ...)
+# noun files of things one can draw: animal, artifact, body, food, location, object, person, phenomenon,
+# plant, shape, substance
+PICTURABLE = {5, 6, 8, 13, 15, 17, 18, 19, 20, 25, 27}
+
+
 def read_wordnet(d):
     """index[pos][lemma] = [offsets...]; synsets[(pos, offset)] = (lemmas, pointers[(sym, pos, offset)], gloss)."""
     index, synsets, tagged = {}, {}, {}
+    proper = set()  # (pos, offset, lemma) where WordNet writes the lemma capitalised (DOE, Persian)
     for pos, name in (("n", "noun"), ("v", "verb"), ("a", "adj"), ("r", "adv")):
         idx = {}
         with open(os.path.join(d, f"index.{name}"), encoding="utf8") as f:
@@ -96,8 +103,11 @@ def read_wordnet(d):
                 head, _, gloss = line.partition(" | ")
                 p = head.split()
                 off, ss_type = p[0], p[2]
+                LEXFILE[(pos, off)] = int(p[1])
                 w_cnt = int(p[3], 16)
-                lemmas = [re.sub(r"\(.*\)$", "", p[4 + 2 * i]).lower() for i in range(w_cnt)]
+                raw = [re.sub(r"\(.*\)$", "", p[4 + 2 * i]) for i in range(w_cnt)]
+                lemmas = [l.lower() for l in raw]
+                proper.update((pos, off, l.lower()) for l in raw if l != l.lower())
                 k = 4 + 2 * w_cnt
                 ptr_cnt = int(p[k])
                 ptrs = []
@@ -105,7 +115,150 @@ def read_wordnet(d):
                     sym, poff, ppos = p[k + 1 + 4 * i], p[k + 2 + 4 * i], p[k + 3 + 4 * i]
                     ptrs.append((sym, "a" if ppos == "s" else ppos, poff))
                 synsets[(pos, off)] = (lemmas, ptrs, gloss.split(";")[0])
-    return index, synsets, tagged
+    return index, synsets, tagged, proper
+
+
+def sense_weights(word, pos, index, tagged, proper):
+    """Weight of each of a word's senses in one part of speech: WordNet lists senses by how often they
+    were tagged in its corpus; past the tagged ones the order says less, and the weight falls slowly. A sense in which the word is a name or acronym (DOE, Persian) while it has ordinary senses
+    too counts half: a performer typing "doe" means the deer."""
+    offs = index[pos].get(word, [])[: len(SENSE)]
+    n_tagged = tagged.get((pos, word), 0)
+    caps = [(pos, off, word) in proper for off in offs]
+    return [(off, SENSE[min(rank, n_tagged)] * 0.9 ** max(0, rank - n_tagged) * (0.5 if caps[rank] and not all(caps) else 1.0)) for rank, off in enumerate(offs)]
+
+
+# ---- taxonomy: where a noun sits in WordNet's is-a tree, relative to the concepts' own nouns
+UP, DOWN = 0.82, 0.85  # per hypernym step up from the typed word's sense / per hyponym step down to a concept's noun
+# (DOWN > UP: of two concepts as many steps away, the one sharing a deeper ancestor with the word wins: hawk -> eagle, not bird)
+MAX_UP, MAX_DOWN = 4, 3
+CROWDED = 40  # a common ancestor with more concepts under it than this says too little (animal, food, artifact)
+
+
+def label_nouns(label):
+    """The content words of a label, minus what follows a preposition ("cloud with snow" -> cloud) and,
+    for "category: thing" labels, the category ("flag: Isle of Man" -> isle, man; "man running: facing
+    right" -> man, running)."""
+    before, _, after = label.partition(":")
+    words = normalise_words(before)
+    rest = []
+    for i, w in enumerate(words):
+        if w in PREPOSITIONS and i > 0:
+            words, rest = words[:i], words[i:]
+            break
+    return [w for w in words if w not in STOPWORDS] or words, normalise_words(after), [w for w in rest if w not in STOPWORDS]
+
+
+def anchors(caps, index, synsets, tagged, proper):
+    """concept -> [(noun synset offset, weight)]: the WordNet senses of the nouns its label names.
+
+    The whole label when WordNet has it as one lemma ("wine glass", "hot dog") has weight 1; otherwise
+    the longest tail of it that WordNet has ("oncoming automobile" -> automobile, "cloud with snow" ->
+    cloud) and each other noun of it ("cat face" -> cat, face) get 0.85 per label word they leave out, and less again when many
+    labels fall back on the same noun ("face", "flag"): such a noun says little about any one of them.
+    For "flag: Thailand" the words after the colon name the thing. The sense is chosen by the
+    caption's own texts (tags, keywords): the sense whose lemmas, hypernyms, hyponyms and gloss share
+    most words with them, plus one for a sense that names a thing one can draw (WordNet's noun.animal,
+    noun.artifact, ... files: an emoji is a picture), the most frequent sense on ties ("bat" tagged
+    "animal, vampire" is the mammal).
+    """
+    cands = []
+    for c in caps:
+        words, after, rest = label_nouns(c["label"])
+        if after and words and words[0] in ("flag", "keycap"):
+            words, rest = [w for w in after if w not in STOPWORDS] or after, []
+        out = []
+        for i in range(len(words)):
+            lemma = "_".join(words[i:])
+            if lemma in index["n"]:
+                out.append((lemma, i + len(rest)))
+                break
+        for j, w in enumerate(words[:-1]):
+            if w in index["n"] and all(w != l for l, _ in out):
+                out.append((w, len(words) - 1 + len(rest)))
+        cands.append((out, len(words)))
+    fallback = defaultdict(int)
+    for out, n in cands:
+        for lemma, left_out in out:
+            if left_out:
+                fallback[lemma] += 1
+    res = {}
+    for ci, c in enumerate(caps):
+        out, n = cands[ci]
+        texts = set(w for t in c["train_texts"] for w in normalise_words(t)) - set(STOPWORDS)
+        for lemma, left_out in out:
+            best = None
+            for rank, off in enumerate(index["n"][lemma][: len(SENSE)]):
+                lemmas, ptrs, gloss = synsets[("n", off)]
+                near = set(w for l in lemmas for w in l.split("_"))
+                for sym, ppos, poff in ptrs:
+                    if sym in ("@", "@i", "~", "~i") and (ppos, poff) in synsets:
+                        near.update(w for l in synsets[(ppos, poff)][0] for w in l.split("_"))
+                near.update(normalise_words(gloss))
+                score = len(texts & near) + (0.5 if rank == 0 else 0) + (1 if LEXFILE[("n", off)] in PICTURABLE else 0)
+                if best is None or score > best[0]:
+                    best = (score, off)
+            w = 1.0 if LEXFILE[("n", best[1])] in PICTURABLE else 0.5  # is-a links say most between things
+            if left_out:
+                w *= 0.85**left_out * min(1.0, (6 / fallback[lemma]) ** 0.5)
+            res.setdefault(ci, []).append((best[1], w))
+    return res
+
+
+def taxonomy(caps, index, synsets, tagged, proper):
+    """concepts_near(word) -> {concept: strength} by walking WordNet's is-a links from the word's noun senses.
+
+    A word whose sense is a kind of a concept's noun (terrier -> dog) or close to it in the tree (hawk and
+    eagle are both birds of prey) means that concept: strength UP per step from the word up to the common
+    ancestor, DOWN per step from there down to the concept's noun, times how often the word is used in
+    that sense. Ancestors with more than CROWDED concepts under them are not followed.
+    """
+    anc = anchors(caps, index, synsets, tagged, proper)
+    parents = defaultdict(list)
+    for (pos, off), (_, ptrs, _) in synsets.items():
+        if pos != "n":
+            continue
+        for sym, ppos, poff in ptrs:
+            if sym in ("@", "@i") and ppos == "n":
+                parents[off].append(poff)
+    # below[x] = {concept: (steps down from x to its noun, anchor weight)}
+    below = defaultdict(dict)
+    for ci, offs in anc.items():
+        for off, w in offs:
+            frontier, seen = [off], {off}
+            for d in range(MAX_DOWN + 1):
+                nxt = []
+                for x in frontier:
+                    if ci not in below[x] or below[x][ci][0] > d:
+                        below[x][ci] = (d, w)
+                    for p in parents.get(x, []):
+                        if p not in seen:
+                            seen.add(p)
+                            nxt.append(p)
+                frontier = nxt
+    crowded = {x for x, cs in below.items() if len(cs) > CROWDED}
+
+    def near(word):
+        score = {}
+        for off, sw in sense_weights(word, "n", index, tagged, proper):
+            frontier, seen = [off], {off}
+            for u in range(MAX_UP + 1):
+                nxt = []
+                for x in frontier:
+                    if x in crowded:
+                        continue
+                    for ci, (d, w) in below.get(x, {}).items():
+                        s = sw * w * UP**u * DOWN**d
+                        if s > score.get(ci, 0):
+                            score[ci] = s
+                    for p in parents.get(x, []):
+                        if p not in seen:
+                            seen.add(p)
+                            nxt.append(p)
+                frontier = nxt
+        return score
+
+    return near
 
 
 def main():
@@ -114,6 +267,9 @@ def main():
     ap.add_argument("--out", default=os.path.join(HERE, "..", "emoji-64"))
     ap.add_argument("--top", type=int, default=3)
     ap.add_argument("--min", type=float, default=0.25, help="weakest strength kept")
+    ap.add_argument("--explain", default="", help="word,word,...: print where their concepts come from, build nothing")
+    ap.add_argument("--agree", type=float, default=0.5, help="share of the weaker of the is-a and loose evidence added to the stronger")
+    ap.add_argument("--loose", type=float, default=0.7, help="weight of the loose WordNet links for a word the is-a tree places")
     args = ap.parse_args()
 
     recs = json.load(open(os.path.join(HERE, "cache", "records.json")))
@@ -159,8 +315,10 @@ def main():
     caption_words = set(direct)
     print(f"{len(caps)} concepts, {len(caption_words)} caption words (with base forms)")
 
-    index, synsets, tagged = read_wordnet(args.wordnet)
+    index, synsets, tagged, proper = read_wordnet(args.wordnet)
     print(f"WordNet: {sum(len(v) for v in index.values())} index entries, {len(synsets)} synsets")
+
+    near = taxonomy(caps, index, synsets, tagged, proper)
 
     def related(pos, off):
         """(word, relation weight) for a synset: its lemmas, linked synsets' lemmas, gloss nouns."""
@@ -169,24 +327,23 @@ def main():
         for sym, ppos, poff in ptrs:
             if sym in REL and (ppos, poff) in synsets:
                 out += [(l, REL[sym]) for l in synsets[(ppos, poff)][0]]
-                if sym in ("@", "@i"):
+                if sym in ("@", "@i", "&"):  # two levels up; for adjectives the cluster around the same head
                     for sym2, ppos2, poff2 in synsets[(ppos, poff)][1]:
-                        if sym2 in ("@", "@i") and (ppos2, poff2) in synsets:
+                        if sym2 == sym and (ppos2, poff2) in synsets and (ppos2, poff2) != (pos, off):
                             out += [(l, REL["@@"]) for l in synsets[(ppos2, poff2)][0]]
         gw = [w for w in normalise_words(re.sub(r'"[^"]*"', "", gloss)) if w not in STOPWORDS and w in index["n"]]
         for i, w in enumerate(gw[:6]):
             out.append((w, REL["gloss"] * (1.0 if i < 3 else 0.6)))
         return out
 
-    def concepts_via_wordnet(word):
+    def concepts_via_wordnet(word, why=None):
         ev = defaultdict(list)
         # parts of speech weighted by how often the word is used as each (tagged sense counts)
         use = {pos: tagged.get((pos, word), 0) + (0.5 if word in index[pos] else 0) for pos in ("n", "v", "a", "r")}
         top = max(use.values())
         for pos in ("n", "v", "a", "r"):
-            offs = index[pos].get(word, [])
             pw = (use[pos] / top) ** 0.5 if top > 0 else 0
-            for rank, off in enumerate(offs[: len(SENSE)]):
+            for rank, (off, sw) in enumerate(sense_weights(word, pos, index, tagged, proper)):
                 for rw, rel in related(pos, off):
                     rw = rw.replace("_", " ")
                     if " " in rw:
@@ -196,13 +353,25 @@ def main():
                     if rw == word or rw not in direct:
                         continue
                     for ci, s in direct[rw].items():
-                        ev[ci].append(pw * SENSE[rank] * rel * s)
+                        ev[ci].append(pw * sw * rel * s)
+                        if why is not None and ev[ci][-1] >= max(ev[ci]):
+                            why[ci] = f"{pos}{rank} -> {rw} ({rel:.2f} x {s:.2f})"
         # the strongest path, plus a little for independent further evidence
         score = {}
         for ci, es in ev.items():
             es.sort(reverse=True)
             score[ci] = es[0] + min(0.15, 0.3 * sum(es[1:4]))
         return score
+
+    if args.explain:
+        for w in args.explain.split(","):
+            why = {}
+            loose = concepts_via_wordnet(w, why)
+            tx = near(w)
+            print(w, "direct:", sorted(((round(s, 2), labels[ci]) for ci, s in direct.get(w, {}).items()), reverse=True)[:5])
+            print("  is-a:", sorted(((round(s, 2), labels[ci]) for ci, s in tx.items()), reverse=True)[:6])
+            print("  loose:", sorted(((round(s, 2), labels[ci], why.get(ci)) for ci, s in loose.items()), reverse=True)[:6])
+        return
 
     words = set(caption_words)
     for pos in index:
@@ -214,9 +383,17 @@ def main():
         if w in STOPWORDS:
             continue
         sc = dict(direct.get(w, {}))
-        for ci, s in concepts_via_wordnet(w).items():
-            # a caption word's own concepts come first; WordNet adds to them
-            sc[ci] = max(sc.get(ci, 0), s * (0.8 if w in caption_words else 1.0))
+        tx = near(w)
+        # a caption word's own concepts come first; WordNet adds to them. Where the word sits in the
+        # is-a tree near a concept's noun, that says more than the looser links (glosses, derived forms)
+        loose = {ci: s * (args.loose if tx else 1.0) for ci, s in concepts_via_wordnet(w).items()}
+        for ci in set(loose) | set(tx):
+            a, b = tx.get(ci, 0), loose.get(ci, 0)
+            # two independent kinds of evidence for one concept count for more than either
+            s = max(a, b) + args.agree * min(a, b)
+            # for a caption word, loose links count less than its own captions; the is-a tree does not
+            # ("car" is a synonym of automobile, more than a part of "tram car")
+            sc[ci] = max(sc.get(ci, 0), s * (0.8 if w in caption_words and b > a else 1.0))
         best = sorted(((s, -len(labels[ci]), ci) for ci, s in sc.items() if s >= args.min), reverse=True)[: args.top]
         if not best:
             continue
@@ -230,6 +407,17 @@ def main():
         else:
             kind = "m"
         out[w] = [kind] + [[ci, round(s, 2)] for s, _, ci in best]
+    # an inflected form means what its base form means ("clouds" is listed for "face in clouds", and
+    # means cloud too)
+    for w in list(out):
+        for b in morph_candidates(w, nouns_only=True):
+            if b in out and b != w:
+                have = {ci: s for ci, s in out[w][1:]}
+                for ci, s in out[b][1:]:
+                    have[ci] = max(have.get(ci, 0), round(0.95 * s, 2))
+                best = sorted(((s, -len(labels[ci]), ci) for ci, s in have.items()), reverse=True)[: args.top]
+                out[w] = [out[w][0]] + [[ci, s] for s, _, ci in best]
+                break
     doc = {
         "format": "latentstage-lexicon/1",
         "about": "English word -> caption concepts of this model, from its training texts and WordNet 3.1 (Princeton University, WordNet licence). Built by models/recipe/build-lexicon.py.",

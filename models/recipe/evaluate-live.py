@@ -13,7 +13,12 @@ Metrics
   R-precision (AttnGAN style, as evaluate.py): every frame ranks its target label among 100 labels
   (itself + 99 random others) by evaluator cosine; % ranked first (chance 1%).
   FD (captions set): Frechet distance in the evaluator's image-embedding space between all real
-  images and the live frames; real-vs-real with the same sample count as the noise floor.
+  images and the live frames; real-vs-real with the same sample count as the noise floor. Also the
+  evaluator's own R-precision on the real images (its ceiling: live frames are read against it).
+  variety (--variety): how far the walk strays from the prompt's prior mean, as the evaluator sees
+  it: mean 1 - cosine between each live frame and the frame of the same prompt at truncation 0
+  (rendered by a second, short walk). 0 = always the same picture. For scale, the same distance
+  between two real images of one caption in different art styles is reported too.
 
 Usage (from models/recipe, after train.py / train.py --evaluator-only):
   /usr/bin/python3 evaluate-live.py --set paraphrases [--search 1] [--run main] [--model ../emoji-64]
@@ -52,6 +57,7 @@ def main():
     ap.add_argument("--tag", default="", help="suffix of the output file")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--truncation", default="", help="walk truncation (default: the server's)")
+    ap.add_argument("--variety", action="store_true", help="also render each prompt at truncation 0 and report how far the walk strays from it")
     ap.add_argument("--reuse", action="store_true", help="judge frames already rendered for the same set/tag again (e.g. with a newer evaluator)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
@@ -88,15 +94,18 @@ def main():
     if not (args.reuse and os.path.exists(frames_file + ".json")):
         print(" ".join(cmd), file=sys.stderr)
         subprocess.run(cmd, cwd=ROOT, check=True)
-    info = json.load(open(frames_file + ".json"))
-    h, w = info["height"], info["width"]
-    frames = np.fromfile(frames_file, dtype=np.uint8).reshape(len(items) * args.samples, h, w, 3)
-    x = to_tensor_images(frames)
-    if h != SIZE:
-        x = torch.nn.functional.interpolate(x, size=(SIZE, SIZE), mode="area")
 
+    def embed_frames(path, n):
+        info = json.load(open(path + ".json"))
+        h, w = info["height"], info["width"]
+        x = to_tensor_images(np.fromfile(path, dtype=np.uint8).reshape(n, h, w, 3))
+        if h != SIZE:
+            x = torch.nn.functional.interpolate(x, size=(SIZE, SIZE), mode="area")
+        with torch.no_grad():
+            return info, torch.cat([ev.image(x[i : i + 512]) for i in range(0, x.shape[0], 512)]).numpy()
+
+    info, emb = embed_frames(frames_file, len(items) * args.samples)
     with torch.no_grad():
-        emb = torch.cat([ev.image(x[i : i + 512]) for i in range(0, x.shape[0], 512)]).numpy()
         label_emb = embed_texts(ev.text, etok, labels, "cpu").numpy()
     target = np.repeat(np.array([it["target"] for it in items]), args.samples)
     kinds = np.repeat(np.array([it["kind"] for it in items]), args.samples)
@@ -113,13 +122,31 @@ def main():
     # top-1 among all captions (stricter): is the target the evaluator's first choice of 1,914?
     res["top1_of_all"] = round(100.0 * float(((emb @ label_emb.T).argmax(1) == target).mean()), 2)
     res["mean_similarity_main_clip"] = round(float(np.mean([m["similarity"] for m in info["meta"]])), 4)
-    if args.set == "captions":
+    if args.set == "captions" or args.variety:
         with torch.no_grad():
             xr = to_tensor_images(raw)
             real = torch.cat([ev.image(xr[i : i + 512]) for i in range(0, xr.shape[0], 512)]).numpy()
+    if args.set == "captions":
         res["fd_real_vs_live"] = round(frechet(real, emb), 4)
         sub = rng.choice(len(real), emb.shape[0], replace=False)
         res["fd_real_vs_real_same_n"] = round(frechet(real, real[sub]), 4)
+        res["r_precision_real_images"] = round(r_precision(real, rec_cap, label_emb, np.random.default_rng(args.seed)), 2)
+    if args.variety:
+        mean_file = os.path.join(out_dir, f"{name}-mean.u8")
+        mcmd = ["nice", "-n", "10", "node", "--import", "tsx", os.path.join(HERE, "live-frames.ts"), prompts_file, mean_file,
+                "--model", os.path.abspath(args.model), "--samples", "1", "--fps", str(args.fps), "--dwell", "2", "--truncation", "0"]
+        if not (args.reuse and os.path.exists(mean_file + ".json")):
+            print(" ".join(mcmd), file=sys.stderr)
+            subprocess.run(mcmd, cwd=ROOT, check=True)
+        _, emb0 = embed_frames(mean_file, len(items))
+        res["variety"] = round(float(np.mean(1 - np.sum(emb * np.repeat(emb0, args.samples, axis=0), axis=1))), 4)
+        res["r_precision_prior_mean"] = round(r_precision(emb0, np.array([it["target"] for it in items]), label_emb, np.random.default_rng(args.seed)), 2)
+        # for scale: two real images of one caption in different art styles
+        by_cap = defaultdict(list)
+        for i, c in enumerate(rec_cap):
+            by_cap[int(c)].append(i)
+        pairs = [(v[0], v[1]) for v in by_cap.values() if len(v) >= 2]
+        res["variety_real_art_styles"] = round(float(np.mean([1 - real[a] @ real[b] for a, b in pairs])), 4)
     per = defaultdict(list)
     for i, it in enumerate(items):
         per["understood"].append({"prompt": it["text"], "target": labels[it["target"]], "understood": info["meta"][i]["understood"],

@@ -21,7 +21,7 @@ export interface Understanding {
 }
 
 const SECONDARY = 0.35;
-/** Adjectives and adverbs ("shiny", "old") describe; they vote with less weight than nouns. */
+/** Adjectives and adverbs ("shiny", "old") describe; next to a noun they vote with less weight than it. */
 const MODIFIER = 0.5;
 const MIN_SCORE = 0.2;
 const EXPLAINS = 0.2;
@@ -49,12 +49,14 @@ export function understand(lex: Lexicon, text: string, modelId: string): Underst
     const e = lex.lookup(w);
     content.push({
       word: w,
-      weight: (secondary ? SECONDARY : 1) * (e?.kind === 'm' ? MODIFIER : 1),
+      weight: secondary ? SECONDARY : 1,
       senses: new Map(e ? e.senses.map((s) => [s.concept, s.strength]) : []),
       kind: e ? e.kind : null,
     });
   }
   if (content.length === 0) return { as: null, note: null, warnings: [`'${text}' has no words that name something`] };
+  // Modifiers describe a thing when one is named ("a shiny star"); alone ("so sleepy") they are the meaning.
+  if (content.some((c) => c.kind === 'n')) for (const c of content) if (c.kind === 'm') c.weight *= MODIFIER;
 
   const typed = new Set(content.map((c) => c.word));
   const score = new Map<number, number>();
