@@ -17,7 +17,7 @@ export interface NumericParam {
 
 export const numericParams = {
   speed: { min: 0, max: 4, default: 0.3, step: 0.01, unit: 'keys/s', modulate: true, doc: 'Drift rate: new latent keypoints per second (drift mode).' },
-  truncation: { min: 0, max: 2, default: 0.8, step: 0.01, modulate: true, doc: 'Distance from the centre of the latent space: low is typical and calm, high is wild.' },
+  truncation: { min: 0, max: 2, default: 0.6, step: 0.01, modulate: true, doc: 'Distance from the centre of the latent space: low is typical and calm, high is wild.' },
   period: { min: 0.5, max: 3600, default: 16, step: 0.5, unit: 's', modulate: true, doc: 'Seconds for one lap of the closed orbit (loop mode); the orbit returns exactly to its start.' },
   fade: { min: 0, max: FADE_MAX, default: 2, step: 0.1, unit: 's', doc: 'Default fade time of a prompt change.' },
   strength: { min: 0, max: 1, default: 1, step: 0.01, modulate: true, doc: 'How strongly the active prompt pulls the walk.' },

@@ -73,10 +73,11 @@ def morph_candidates(w, nouns_only=False):
     return out
 
 
+SECONDARY_SENSE = 0.6  # weight of a label noun's other senses in the same WordNet file as its chosen sense
 LEXFILE = {}  # (pos, offset) -> WordNet lexicographer file number (noun.animal, noun.feeling, ...)
-# noun files of things one can draw: animal, artifact, body, food, location, object, person, phenomenon,
+# noun files of things one can draw: animal, artifact, body, event, food, location, object, person, phenomenon,
 # plant, shape, substance
-PICTURABLE = {5, 6, 8, 13, 15, 17, 18, 19, 20, 25, 27}
+PICTURABLE = {5, 6, 8, 11, 13, 15, 17, 18, 19, 20, 25, 27}
 
 
 def read_wordnet(d):
@@ -187,7 +188,7 @@ def anchors(caps, index, synsets, tagged, proper):
         out, n = cands[ci]
         texts = set(w for t in c["train_texts"] for w in normalise_words(t)) - set(STOPWORDS)
         for lemma, left_out in out:
-            best = None
+            scored = []
             for rank, off in enumerate(index["n"][lemma][: len(SENSE)]):
                 lemmas, ptrs, gloss = synsets[("n", off)]
                 near = set(w for l in lemmas for w in l.split("_"))
@@ -195,13 +196,18 @@ def anchors(caps, index, synsets, tagged, proper):
                     if sym in ("@", "@i", "~", "~i") and (ppos, poff) in synsets:
                         near.update(w for l in synsets[(ppos, poff)][0] for w in l.split("_"))
                 near.update(normalise_words(gloss))
-                score = len(texts & near) + (0.5 if rank == 0 else 0) + (1 if LEXFILE[("n", off)] in PICTURABLE else 0)
-                if best is None or score > best[0]:
-                    best = (score, off)
-            w = 1.0 if LEXFILE[("n", best[1])] in PICTURABLE else 0.5  # is-a links say most between things
+                scored.append((len(texts & near) + (0.5 if rank == 0 else 0) + (1 if LEXFILE[("n", off)] in PICTURABLE else 0), -rank, off))
+            scored.sort(reverse=True)
+            base = 1.0
             if left_out:
-                w *= 0.85**left_out * min(1.0, (6 / fallback[lemma]) ** 0.5)
-            res.setdefault(ci, []).append((best[1], w))
+                base = 0.85**left_out * min(1.0, (6 / fallback[lemma]) ** 0.5)
+            for k, (score, _, off) in enumerate(scored):
+                # the chosen sense; other senses of the same kind of thing (spaghetti the dish and the
+                # pasta, both food) count for less, senses of other kinds not at all
+                if k > 0 and LEXFILE[("n", off)] != LEXFILE[("n", scored[0][2])]:
+                    continue
+                w = base * (1.0 if LEXFILE[("n", off)] in PICTURABLE else 0.5) * (1.0 if k == 0 else SECONDARY_SENSE)  # is-a links say most between things
+                res.setdefault(ci, []).append((off, w))
     return res
 
 
@@ -229,7 +235,7 @@ def taxonomy(caps, index, synsets, tagged, proper):
             for d in range(MAX_DOWN + 1):
                 nxt = []
                 for x in frontier:
-                    if ci not in below[x] or below[x][ci][0] > d:
+                    if ci not in below[x] or w * DOWN**d > below[x][ci][1] * DOWN ** below[x][ci][0]:
                         below[x][ci] = (d, w)
                     for p in parents.get(x, []):
                         if p not in seen:
@@ -313,6 +319,7 @@ def main():
                 if direct[b].get(ci, 0) < 0.95 * s:
                     direct[b][ci] = 0.95 * s
     caption_words = set(direct)
+    label_heads = {label_nouns(l)[0][-1] for l in labels if label_nouns(l)[0]}
     print(f"{len(caps)} concepts, {len(caption_words)} caption words (with base forms)")
 
     index, synsets, tagged, proper = read_wordnet(args.wordnet)
@@ -400,8 +407,8 @@ def main():
         # the word's most used part of speech (WordNet's tagged sense counts; ties: noun)
         use = {pos: (tagged.get((pos, w), 0), len(index[pos].get(w, []))) for pos in ("n", "v", "a", "r")}
         top = max(use, key=lambda pos: (use[pos], pos == "n"))
-        if use[top] == (0, 0) or top == "n":
-            kind = "n"  # caption words WordNet does not know name things
+        if use[top] == (0, 0) or top == "n" or (w in label_heads and w in index["n"]):
+            kind = "n"  # caption words WordNet does not know name things, and so do the nouns labels end on ("fire", "cloud")
         elif top == "v":
             kind = "v"
         else:

@@ -11,7 +11,8 @@ Sets
                and phrases of known words; target = the caption label written next to each
 Metrics
   R-precision (AttnGAN style, as evaluate.py): every frame ranks its target label among 100 labels
-  (itself + 99 random others) by evaluator cosine; % ranked first (chance 1%).
+  (itself + 99 random others) by evaluator cosine; % ranked first (chance 1%). Also split by kind,
+  group and by how the server read the prompt (as the intended label, as another concept, as none).
   FD (captions set): Frechet distance in the evaluator's image-embedding space between all real
   images and the live frames; real-vs-real with the same sample count as the noise floor. Also the
   evaluator's own R-precision on the real images (its ceiling: live frames are read against it).
@@ -28,6 +29,7 @@ Writes runs/NAME/live-SET[-search].json.
 import argparse
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -37,10 +39,14 @@ import numpy as np
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from train import CLIP, HERE, SIZE, Tokenizer, build_captions, embed_texts, load_dataset, to_tensor_images, vocab_from  # noqa: E402
+from train import CLIP, HERE, SIZE, Tokenizer, build_captions, embed_texts, load_dataset, normalise_words, to_tensor_images, vocab_from  # noqa: E402
 from evaluate import frechet, r_precision  # noqa: E402
 
 ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
+
+
+def normalise(text):
+    return " ".join(normalise_words(text))
 
 
 def main():
@@ -111,10 +117,20 @@ def main():
     kinds = np.repeat(np.array([it["kind"] for it in items]), args.samples)
     groups = np.repeat(np.array([it["group"] for it in items]), args.samples)
 
+    def reading(i):
+        """How the server read prompt i: 'as intended' (steered by the target label), 'other concept', 'no concept'."""
+        notes = info["meta"][i]["understood"]
+        if not notes:  # typed as a label, or no concept at all
+            return "as intended" if normalise(items[i]["text"]) == normalise(labels[items[i]["target"]]) else "no concept"
+        m = re.match(r"^.*? -> (.*?)(?: \(.*\))?$", notes[0])
+        return "as intended" if m and m.group(1) == labels[items[i]["target"]] else "other concept"
+
+    readings = np.repeat(np.array([reading(i) for i in range(len(items))]), args.samples)
+
     res = {"set": args.set, "search": bool(args.search), "prompts": len(items), "frames": int(emb.shape[0]),
            "walk": {k: info.get(k) for k in ("fade", "dwell", "fps", "samples", "seed", "truncation")}}
     res["r_precision"] = round(r_precision(emb, target, label_emb, np.random.default_rng(args.seed)), 2)
-    for key, arr in (("by_kind", kinds), ("by_group", groups)):
+    for key, arr in (("by_kind", kinds), ("by_group", groups), ("by_reading", readings)):
         res[key] = {}
         for k in sorted(set(arr)):
             m = arr == k

@@ -87,6 +87,21 @@ export class Lexicon {
     }
     return null;
   }
+
+  /**
+   * A closed compound the lexicon does not list, as its two listed parts ("raincloud" -> rain, cloud;
+   * "trashcans" -> trash, cans): the split whose parts are both listed (the second may be inflected),
+   * with the longest second part, each part at least 3 letters. Null when there is none.
+   */
+  split(word: string): [string, string] | null {
+    if (this.spec.words[word] || /[^a-z]/.test(word)) return null;
+    for (let i = 3; i <= word.length - 3; i++) {
+      const a = word.slice(0, i);
+      const b = word.slice(i);
+      if (this.spec.words[a] && !this.stopwords.has(a) && this.lookup(b) && !this.stopwords.has(b)) return [a, b];
+    }
+    return null;
+  }
 }
 
 /** The tokenizer's word split (NFKD, no combining marks, lowercase, [^a-z0-9]+). */

@@ -10,7 +10,7 @@
 // (adjectives, adverbs) and words after a preposition ("a dog with a ball") vote with less weight. A concept whose whole label is
 // typed gets a bonus, each label word not typed a small penalty. Nouns the chosen concept does not
 // explain, and words the lexicon does not know, become warnings: they will not be drawn.
-import { words, type Lexicon } from './lexicon.ts';
+import { words, type Entry, type Lexicon } from './lexicon.ts';
 
 export interface Understanding {
   /** The concept label this part is steered by; null: no concept, the text is encoded as typed. */
@@ -31,6 +31,8 @@ interface Content {
   weight: number;
   senses: Map<number, number>;
   kind: 'n' | 'm' | 'v' | null;
+  /** The listed words a closed compound was read as ("raincloud": rain, cloud). */
+  parts?: string[];
 }
 
 export function understand(lex: Lexicon, text: string, modelId: string): Understanding {
@@ -47,6 +49,15 @@ export function understand(lex: Lexicon, text: string, modelId: string): Underst
     }
     if (lex.stopwords.has(w) || content.some((c) => c.word === w)) continue;
     const e = lex.lookup(w);
+    const parts = e ? null : lex.split(w);
+    if (parts) {
+      // a closed compound ("raincloud") reads as its parts, the second naming the thing
+      const [first, second] = parts.map((p) => lex.lookup(p)!) as [Entry, Entry];
+      const senses = new Map(second.senses.map((s) => [s.concept, s.strength]));
+      for (const s of first.senses) senses.set(s.concept, (senses.get(s.concept) ?? 0) + MODIFIER * s.strength);
+      content.push({ word: w, weight: secondary ? SECONDARY : 1, senses, kind: second.kind, parts: [first.word, second.word] });
+      continue;
+    }
     content.push({
       word: w,
       weight: secondary ? SECONDARY : 1,
@@ -58,7 +69,7 @@ export function understand(lex: Lexicon, text: string, modelId: string): Underst
   // Modifiers describe a thing when one is named ("a shiny star"); alone ("so sleepy") they are the meaning.
   if (content.some((c) => c.kind === 'n')) for (const c of content) if (c.kind === 'm') c.weight *= MODIFIER;
 
-  const typed = new Set(content.map((c) => c.word));
+  const typed = new Set(content.flatMap((c) => [c.word, ...(c.parts ?? [])]));
   const score = new Map<number, number>();
   for (const c of content) for (const [k, s] of c.senses) score.set(k, (score.get(k) ?? 0) + c.weight * s);
   let best = -1;

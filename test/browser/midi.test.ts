@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import type { Browser, Page } from 'playwright-core';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { launchBrowser, openPage, eventually, hasChromium, artifact } from '../helpers/browser.ts';
+import { numericParams } from '../../server/params.ts';
 
 /**
  * Installed before the page's scripts: a MIDI access with one input that the test plays. Plain
@@ -152,7 +153,7 @@ describe('MIDI on the control page', { skip: !hasChromium() && 'chromium not ins
         seen.add(await page.$eval('#param-truncation', (el) => (el as HTMLElement).dataset.live ?? ''));
         return seen.size >= 5;
       }, 10_000, 'the live value to move');
-      assert.equal(await page.inputValue('#param-truncation'), '0.8');
+      assert.equal(await page.inputValue('#param-truncation'), String(numericParams.truncation.default));
       await page.click('#mod-routes li button');
       await eventually(async () => (await state(server)).modulation.routes.length === 0, 10_000, 'the route removed');
       await page.waitForSelector('#param-truncation + .mod-mark[hidden]', { state: 'attached' });

@@ -3,6 +3,7 @@
 // recorder and renderer. Also the shared MIDI mapping store.
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { numericParams } from '../../server/params.ts';
 import { readFileSync, readdirSync, existsSync, writeFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -86,7 +87,7 @@ describe('modulation on the live server', () => {
     await waitFor(async () => {
       const st = await (await fetch(`${s.url}/api/state`)).json();
       seen.add(st.modulation.live.truncation);
-      assert.equal(st.params.truncation, 0.8);
+      assert.equal(st.params.truncation, numericParams.truncation.default);
       return seen.size > 5;
     }, 10_000, 'the live truncation to move');
     const bad = await s.command({ type: 'mod.set', target: 'fade', source: 'cc:1', depth: 1 });

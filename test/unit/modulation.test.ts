@@ -17,7 +17,8 @@ interface Sample {
 
 /** Run n frames at FPS, applying commands (validated like any surface's) at frame indices. */
 function run(n: number, script: Record<number, unknown[]> = {}, seed = 3): Sample[] {
-  let s = createEngine({ dim: DIM, seed });
+  // the expectations below are around a set truncation of 0.8, whatever the default is
+  let s = createEngine({ dim: DIM, seed, params: { truncation: 0.8 } });
   const out: Sample[] = [];
   for (let i = 0; i < n; i++) {
     for (const c of script[i] ?? []) s = applyCommand(s, parseCommand(c) as EngineCommand);

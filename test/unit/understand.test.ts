@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { Lexicon, baseForms, words, type LexiconSpec } from '../../server/steer/lexicon.ts';
 import { understand } from '../../server/steer/understand.ts';
 
-const concepts = ['fire', 'cat', 'cat face', 'steaming bowl', 'star', 'glowing star', 'horse', 'horse racing', 'man', 'beach with umbrella', 'dog', 'soccer ball'];
+const concepts = ['fire', 'cat', 'cat face', 'steaming bowl', 'star', 'glowing star', 'horse', 'horse racing', 'man', 'beach with umbrella', 'dog', 'soccer ball', 'sleepy face', 'cloud', 'cloud with rain', 'wastebasket'];
 const c = (label: string) => concepts.indexOf(label);
 const spec: LexiconSpec = {
   format: 'latentstage-lexicon/1',
@@ -31,6 +31,11 @@ const spec: LexiconSpec = {
     dog: ['n', [c('dog'), 1]],
     ball: ['n', [c('soccer ball'), 0.85]],
     democracy: ['n', [c('man'), 0.05]],
+    drowsy: ['m', [c('sleepy face'), 0.45]],
+    cloud: ['n', [c('cloud'), 1], [c('cloud with rain'), 0.85]],
+    rain: ['n', [c('cloud with rain'), 0.85]],
+    trash: ['n', [c('wastebasket'), 0.7]],
+    can: ['n', [c('wastebasket'), 0.4]],
   },
 };
 const lex = new Lexicon(spec);
@@ -89,6 +94,24 @@ test('words that map to nothing drawable are warned about; nothing at all keeps 
   assert.equal(weak.as, null, 'too weak a link is not a meaning');
   assert.deepEqual(weak.warnings, ["'democracy': democracy is too far from anything toy can draw; steering by the letters as typed"]);
   assert.deepEqual(u('the of a').warnings, ["'the of a' has no words that name something"]);
+});
+
+test('modifiers alone are the meaning; next to a noun they only describe it', () => {
+  assert.equal(u('so drowsy').as, 'sleepy face', 'no noun: the adjective votes in full');
+  assert.equal(u('drowsy').note, 'drowsy -> sleepy face');
+  assert.equal(u('a drowsy cat').as, 'cat', 'the noun names the thing');
+});
+
+test('a closed compound that is not listed reads as its two listed parts', () => {
+  assert.deepEqual(lex.split('raincloud'), ['rain', 'cloud']);
+  assert.deepEqual(lex.split('trashcans'), ['trash', 'cans'], 'the second part may be inflected');
+  assert.equal(lex.split('cloud'), null, 'a listed word is not split');
+  assert.equal(lex.split('zzqxfire'), null, 'both parts must be listed');
+  assert.equal(lex.split('firex'), null, 'parts have at least 3 letters');
+  const r = u('raincloud');
+  assert.equal(r.as, 'cloud with rain', 'both parts vote, and the label counts as typed');
+  assert.deepEqual(r.warnings, []);
+  assert.equal(u('a shiny trashcan').as, 'wastebasket');
 });
 
 test('a lexicon of another format is refused', () => {
