@@ -273,6 +273,7 @@ def main():
     ap.add_argument("--out", default=os.path.join(HERE, "..", "emoji-64"))
     ap.add_argument("--top", type=int, default=3)
     ap.add_argument("--min", type=float, default=0.25, help="weakest strength kept")
+    ap.add_argument("--min-pair", type=float, default=0.6, help="a two-word noun is listed only when its strongest concept is at least this strong")
     ap.add_argument("--explain", default="", help="word,word,...: print where their concepts come from, build nothing")
     ap.add_argument("--agree", type=float, default=0.5, help="share of the weaker of the is-a and loose evidence added to the stronger")
     ap.add_argument("--loose", type=float, default=0.7, help="weight of the loose WordNet links for a word the is-a tree places")
@@ -385,8 +386,11 @@ def main():
         for lemma in index[pos]:
             if re.fullmatch(r"[a-z][a-z0-9]*", lemma):
                 words.add(lemma)
+    # two-word nouns ("sports car", "sea gull", "teddy bear"): listed as "sports car" when they
+    # point at a concept clearly (--min-pair); the server reads such a pair in a phrase as one word
+    pairs = {l for l in index["n"] if re.fullmatch(r"[a-z]+_[a-z]+", l) and not any(x in STOPWORDS for x in l.split("_"))}
     out = {}
-    for w in sorted(words):
+    for w in sorted(words) + sorted(pairs):
         if w in STOPWORDS:
             continue
         sc = dict(direct.get(w, {}))
@@ -402,7 +406,7 @@ def main():
             # ("car" is a synonym of automobile, more than a part of "tram car")
             sc[ci] = max(sc.get(ci, 0), s * (0.8 if w in caption_words and b > a else 1.0))
         best = sorted(((s, -len(labels[ci]), ci) for ci, s in sc.items() if s >= args.min), reverse=True)[: args.top]
-        if not best:
+        if not best or (w in pairs and best[0][0] < args.min_pair):
             continue
         # the word's most used part of speech (WordNet's tagged sense counts; ties: noun)
         use = {pos: (tagged.get((pos, w), 0), len(index[pos].get(w, []))) for pos in ("n", "v", "a", "r")}
@@ -413,7 +417,7 @@ def main():
             kind = "v"
         else:
             kind = "m"
-        out[w] = [kind] + [[ci, round(s, 2)] for s, _, ci in best]
+        out[w.replace("_", " ")] = [kind] + [[ci, round(s, 2)] for s, _, ci in best]
     # an inflected form means what its base form means ("clouds" is listed for "face in clouds", and
     # means cloud too)
     for w in list(out):

@@ -42,12 +42,21 @@ export function understand(lex: Lexicon, text: string, modelId: string): Underst
 
   const content: Content[] = [];
   let secondary = false;
-  for (const w of ws) {
+  for (let i = 0; i < ws.length; i++) {
+    const w = ws[i]!;
     if (lex.prepositions.has(w)) {
       if (content.length) secondary = true;
       continue;
     }
     if (lex.stopwords.has(w) || content.some((c) => c.word === w)) continue;
+    // two words the lexicon lists together ("sports car", "teddy bears") are one thing
+    const next = ws[i + 1];
+    const pair = next && !lex.stopwords.has(next) ? lex.lookup(`${w} ${next}`) : null;
+    if (pair) {
+      content.push({ word: `${w} ${next}`, weight: secondary ? SECONDARY : 1, senses: new Map(pair.senses.map((s) => [s.concept, s.strength])), kind: pair.kind, parts: [w, next!] });
+      i++;
+      continue;
+    }
     const e = lex.lookup(w);
     const parts = e ? null : lex.split(w);
     if (parts) {

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { Lexicon, baseForms, words, type LexiconSpec } from '../../server/steer/lexicon.ts';
 import { understand } from '../../server/steer/understand.ts';
 
-const concepts = ['fire', 'cat', 'cat face', 'steaming bowl', 'star', 'glowing star', 'horse', 'horse racing', 'man', 'beach with umbrella', 'dog', 'soccer ball', 'sleepy face', 'cloud', 'cloud with rain', 'wastebasket'];
+const concepts = ['fire', 'cat', 'cat face', 'steaming bowl', 'star', 'glowing star', 'horse', 'horse racing', 'man', 'beach with umbrella', 'dog', 'soccer ball', 'sleepy face', 'cloud', 'cloud with rain', 'wastebasket', 'fire engine', 'pickup truck'];
 const c = (label: string) => concepts.indexOf(label);
 const spec: LexiconSpec = {
   format: 'latentstage-lexicon/1',
@@ -36,6 +36,8 @@ const spec: LexiconSpec = {
     rain: ['n', [c('cloud with rain'), 0.85]],
     trash: ['n', [c('wastebasket'), 0.7]],
     can: ['n', [c('wastebasket'), 0.4]],
+    truck: ['n', [c('pickup truck'), 0.9], [c('fire engine'), 0.6]],
+    'fire truck': ['n', [c('fire engine'), 1.2]],
   },
 };
 const lex = new Lexicon(spec);
@@ -112,6 +114,14 @@ test('a closed compound that is not listed reads as its two listed parts', () =>
   assert.equal(r.as, 'cloud with rain', 'both parts vote, and the label counts as typed');
   assert.deepEqual(r.warnings, []);
   assert.equal(u('a shiny trashcan').as, 'wastebasket');
+});
+
+test('two words the lexicon lists together are read as one thing', () => {
+  const r = u('a big red fire truck');
+  assert.equal(r.as, 'fire engine');
+  assert.equal(r.note, 'a big red fire truck -> fire engine (fire truck)');
+  assert.equal(u('two fire trucks').as, 'fire engine', 'the pair may be inflected');
+  assert.equal(u('a truck on fire').as, 'pickup truck', 'words apart are not a pair');
 });
 
 test('a lexicon of another format is refused', () => {
