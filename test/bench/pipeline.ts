@@ -3,7 +3,8 @@
 // delay with the steering search on, command -> frame latency, fps with search on vs off, and RSS
 // over a soak. Everything runs against a server child process; the bench client shares the machine.
 // Standalone: `npx tsx test/bench/pipeline.ts` prints JSON. BENCH_MODEL picks another model folder,
-// BENCH_SOAK_S sets the RSS soak length (default 60 s), BENCH_SECONDS the length of each window.
+// BENCH_SOAK_S sets the RSS soak length (default 60 s), BENCH_SECONDS the length of each window,
+// BENCH_ONLY a comma list of blocks (sizes, curve, latency, search, soak, uncapped).
 import WebSocket from 'ws';
 import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
@@ -144,6 +145,9 @@ export async function benchPipeline(opts: { modelDir?: string; seconds?: number;
   const baseline = opts.baseline ?? process.env.BENCH_BASELINE;
   const variants: { prefix: string; root?: string }[] = [{ prefix: '' }];
   if (baseline) variants.push({ prefix: 'baseline_', root: baseline });
+  // BENCH_ONLY=sizes,curve,latency,search,soak,uncapped runs only those blocks
+  const only = (process.env.BENCH_ONLY ?? '').split(',').filter(Boolean);
+  const want = (name: string) => only.length === 0 || only.includes(name);
   let order = 0;
   const block = async (fps: number, fn: (url: string, put: Put, before: number) => Promise<void>, before?: () => Promise<number>) => {
     const vs = order++ % 2 ? [...variants].reverse() : variants;
@@ -159,7 +163,7 @@ export async function benchPipeline(opts: { modelDir?: string; seconds?: number;
     }
   };
 
-  await block(60, async (url, put) => {
+  if (want('sizes')) await block(60, async (url, put) => {
     const f512 = await measureViewers(url, Array(50).fill('format=jpeg&size=512'), seconds);
     put('viewers_50_at_512_fps_mean', round(mean(f512), 1));
     put('viewers_50_at_512_fps_min', round(Math.min(...f512), 1));
@@ -171,7 +175,7 @@ export async function benchPipeline(opts: { modelDir?: string; seconds?: number;
   });
 
   // the curve: mean and min fps for N viewers at 512 px; "hold" = every viewer >= 59 fps
-  await block(60, async (url, put) => {
+  if (want('curve')) await block(60, async (url, put) => {
     let held = 0;
     for (const n of [1, 10, 25, 50, 100, 150, 200]) {
       const f = await measureViewers(url, Array(n).fill('format=jpeg&size=512'), Math.max(2, seconds - 1));
@@ -182,14 +186,14 @@ export async function benchPipeline(opts: { modelDir?: string; seconds?: number;
     put('viewers_512_holding_59fps', held);
   });
 
-  await block(60, async (url, put) => {
+  if (want('latency')) await block(60, async (url, put) => {
     const lat = await commandLatency(url, 60);
     put('command_to_frame_p50_ms', round(percentile(lat, 50), 1));
     put('command_to_frame_p95_ms', round(percentile(lat, 95), 1));
   });
 
   // steering search off vs on at cap 60; event-loop delay p99 in each window
-  await block(60, async (url, put) => {
+  if (want('search')) await block(60, async (url, put) => {
     const c = await control(url);
     await sleep(500);
     const off = await window(url, seconds);
@@ -206,7 +210,7 @@ export async function benchPipeline(opts: { modelDir?: string; seconds?: number;
   });
 
   // RSS soak: 50 viewers at 512 px for `soak` seconds, RSS sampled every 5 s
-  await block(60, async (url, put) => {
+  if (want('soak')) await block(60, async (url, put) => {
     const v = await openViewers(url, Array(50).fill('format=jpeg&size=512'));
     const rss: number[] = [];
     const t0 = performance.now();
@@ -224,7 +228,7 @@ export async function benchPipeline(opts: { modelDir?: string; seconds?: number;
   });
 
   // uncapped: delivered to one JPEG viewer over the raw generator fps measured just before
-  await block(
+  if (want('uncapped')) await block(
     0,
     async (url, put, raw) => {
       const v = await openViewers(url, ['format=jpeg']);
