@@ -143,8 +143,10 @@ export async function benchPipeline(opts: { modelDir?: string; seconds?: number;
   // BENCH_BASELINE=<another checkout>: every block runs on both, alternating which goes first, so
   // before/after ratios come from the same minutes of a shared machine.
   const baseline = opts.baseline ?? process.env.BENCH_BASELINE;
-  const variants: { prefix: string; root?: string }[] = [{ prefix: '' }];
-  if (baseline) variants.push({ prefix: 'baseline_', root: baseline });
+  // BENCH_SERVER_ARGS / BENCH_BASELINE_ARGS: extra serve flags per variant (e.g. "--threads 1")
+  const flags = (v: string | undefined) => (v ?? '').split(' ').filter(Boolean);
+  const variants: { prefix: string; root?: string; args: string[] }[] = [{ prefix: '', args: flags(process.env.BENCH_SERVER_ARGS) }];
+  if (baseline) variants.push({ prefix: 'baseline_', root: baseline, args: flags(process.env.BENCH_BASELINE_ARGS) });
   // BENCH_ONLY=sizes,curve,latency,search,soak,uncapped runs only those blocks
   const only = (process.env.BENCH_ONLY ?? '').split(',').filter(Boolean);
   const want = (name: string) => only.length === 0 || only.includes(name);
@@ -153,7 +155,7 @@ export async function benchPipeline(opts: { modelDir?: string; seconds?: number;
     const vs = order++ % 2 ? [...variants].reverse() : variants;
     for (const v of vs) {
       const pre = before ? await before() : NaN;
-      const server = await serveChild(['--model', model.dir, '--fps', String(fps)], v.root);
+      const server = await serveChild(['--model', model.dir, '--fps', String(fps), ...v.args], v.root);
       try {
         await sleep(1500);
         await fn(server.url, (key, value) => (r[v.prefix + key] = value), pre);
