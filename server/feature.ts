@@ -9,9 +9,8 @@
 //               PublicState (GET /api/state, /control and /frames state messages, OSC feedback)
 //   frame()     per-frame work, called once per engine step with the frame's index and engine
 //               time, live (frame loop) and offline (render) alike
-//   wantsEmbedding / similarity
-//               whether a frame should come with its image embedding, and the frame's
-//               similarity to the active prompt from it (steering only)
+//   measure()   before a frame is made: whether it should come with its image embedding, and
+//               the scorer of its similarity to the prompt active now (steering only)
 //   save()      adds its part of the performance to a preset being saved
 //   load()      the commands that restore its part from a preset; called for every preset load,
 //               including presets without its part (e.g. a schedule stops when the preset has none)
@@ -81,6 +80,11 @@ export interface FrameClock {
   time: number;
 }
 
+export interface FrameMeasure {
+  embed: boolean;
+  score(embedding: Float32Array | null): number;
+}
+
 export interface Feature {
   readonly name: string;
   readonly commands?: CommandHandlers;
@@ -91,10 +95,12 @@ export interface Feature {
   readonly quiet?: readonly CommandType[];
   status?(): Partial<FeatureState>;
   frame?(clock: FrameClock): void;
-  /** Whether the frame about to be generated should come with its image embedding. */
-  wantsEmbedding?(): boolean;
-  /** The frame's similarity to the active prompt from its embedding (null: not measured); NaN without one. */
-  similarity?(embedding: Float32Array | null): number;
+  /**
+   * Called once per frame before it is made: `embed` says whether the frame should come with its
+   * image embedding, and `score` turns that embedding into the frame's similarity to the prompt
+   * that was active when it was asked (NaN without one). Frames in flight at once each get their own.
+   */
+  measure?(): FrameMeasure;
   save?(preset: Preset): void;
   load?(preset: Preset): Command[];
   close?(): void | Promise<void>;

@@ -325,10 +325,9 @@ export class Stage extends EventEmitter<StageEvents> {
     // and show from the next frame on.
     const { state, z, condition } = this.advance(dt, frames);
     const { width, height } = this.model.manifest.resolution;
-    const judge = this.features.find((f) => f.similarity);
-    const embed = judge?.wantsEmbedding?.() ?? false;
-    const made = await runFrame(this.model.runtime, z, condition, embed);
-    const similarity = judge ? judge.similarity!(made.embedding) : NaN;
+    const measure = this.features.find((f) => f.measure)?.measure!();
+    const made = await runFrame(this.model.runtime, z, condition, measure?.embed ?? false);
+    const similarity = measure ? measure.score(made.embedding) : NaN;
     const rgb = Buffer.isBuffer(made.rgb) ? made.rgb : Buffer.from(made.rgb.buffer, made.rgb.byteOffset, made.rgb.byteLength);
     const now = performance.now();
     const frame = new Frame({ index: state.frame, time: state.time, readyAt: now, similarity }, rgb, width, height, { z, condition, dt, frames, state });

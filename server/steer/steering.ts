@@ -15,7 +15,7 @@
 import { Gauge } from 'prom-client';
 import { CommandError, type CommandOf } from '../commands.ts';
 import type { Stage } from '../stage.ts';
-import type { Feature, FeatureState, CommandContext } from '../feature.ts';
+import type { Feature, FeatureState, CommandContext, FrameMeasure } from '../feature.ts';
 import type { EngineCommand } from '../engine/engine.ts';
 import type { Preset } from '../presets.ts';
 import { hashN } from '../engine/prng.ts';
@@ -63,8 +63,6 @@ export class Steering implements Feature {
   warnings: string[] = [];
   understood: string[] = [];
   private lastSimilarity: number | null = null;
-  /** The prompt the frame being made is measured against. */
-  private measuring: Active | null = null;
   private readonly gauge: Gauge;
   private readonly live: boolean;
   private readonly budget: number;
@@ -102,8 +100,7 @@ export class Steering implements Feature {
     this.gauge = new Gauge({ name: 'latentstage_similarity', help: 'Similarity of the latest frame to the active prompt (NaN without one)', registers: [stage.metrics.registry] });
     this.gauge.set(NaN);
     if (!(model.runtime.encodeImage && m.image)) {
-      this.similarity = undefined;
-      this.wantsEmbedding = undefined;
+      this.measure = undefined;
     }
     stage.on('command', this.onCommand);
     stage.on('frame', this.onFrame);
@@ -201,24 +198,22 @@ export class Steering implements Feature {
     return { mean: Float64Array.from(r.mean, (v) => -k * v), scale: new Float64Array(dim).fill(1) };
   }
 
-  /** Whether the next frame should bring its image embedding (while a prompt is active). */
-  wantsEmbedding? = (): boolean => {
-    this.measuring = this.active;
-    return this.active !== null;
-  };
-
   /**
-   * Similarity of a frame to the active prompt from the frame's image embedding; NaN without a
-   * prompt, or when the prompt changed while the frame was being made. Undefined for models
-   * without an image encoder.
+   * Measure a frame about to be made against the prompt active now: it brings its image
+   * embedding while a prompt is active; the score is NaN if the prompt changed meanwhile.
+   * Undefined for models without an image encoder.
    */
-  similarity? = (embedding: Float32Array | null): number => {
-    const active = this.active;
-    const s = embedding && active && this.measuring === active ? promptScore(embedding, active.prompt) : NaN;
-    this.measuring = null;
-    this.lastSimilarity = Number.isFinite(s) ? s : null;
-    this.gauge.set(s);
-    return s;
+  measure? = (): FrameMeasure => {
+    const asked = this.active;
+    return {
+      embed: asked !== null,
+      score: (embedding) => {
+        const s = embedding && asked && this.active === asked ? promptScore(embedding, asked.prompt) : NaN;
+        this.lastSimilarity = Number.isFinite(s) ? s : null;
+        this.gauge.set(s);
+        return s;
+      },
+    };
   };
 
   /** Similarity of any generated image (generator output at the model's resolution) to the active prompt. */

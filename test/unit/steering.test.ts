@@ -285,3 +285,25 @@ describe('other model shapes', () => {
     }
   });
 });
+
+test('every frame is measured against its own prompt, also with two frames in flight (uncapped)', async () => {
+  const fx = await fixtureModel({ prior: true });
+  try {
+    const { Stage } = await import('../../server/stage.ts');
+    const { PresetStore } = await import('../../server/presets.ts');
+    const { Steering } = await import('../../server/steer/steering.ts');
+    const { tmpdir } = await import('node:os');
+    const stage = new Stage({ model: fx.model, presets: new PresetStore(path.join(tmpdir(), 'latentstage-no-presets')), seed: 3, fps: 0 });
+    const steering = stage.use(await Steering.attach(stage, { live: false }));
+    await stage.dispatch({ type: 'prompt', text: 'fire', fade: 0 }, 'test');
+    const similarities: number[] = [];
+    stage.on('frame', (f) => similarities.push(f.info.similarity));
+    stage.start();
+    while (similarities.length < 40) await new Promise((r) => setTimeout(r, 10));
+    await stage.stop();
+    steering.close();
+    assert.ok(similarities.every(Number.isFinite), `all measured: ${similarities.filter((s) => !Number.isFinite(s)).length} of ${similarities.length} were not`);
+  } finally {
+    await fx.dispose();
+  }
+});
