@@ -4,8 +4,9 @@
 // the model, each concept is sent as a prompt over HTTP, and frames are read as a /frames viewer
 // would (rgba at 256 px). Two pictures are measured:
 //   refined  the model as shipped (generator -> refiner, served natively at 256 px)
-//   lanczos  the same model with its refiner taken out of the manifest (64 px frames, upscaled by
-//            the server's viewer resize, lanczos3) - the picture before the refiner existed
+//   lanczos  the same model with its refiner taken out of the manifest: its 64 px frames read
+//            natively and upscaled here with lanczos3 - the picture before the refiner existed
+//            (the server's own viewer upscale is bilinear since, a little softer still)
 // Art: the Iconify sets that map icons to characters (noto, twemoji, openmoji, fluent-emoji-flat),
 // rasterised by build-art256.mjs at 256 px. Needs `npm install` in models/recipe.
 //
@@ -16,6 +17,7 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pino } from 'pino';
+import sharp from 'sharp';
 import WebSocket from 'ws';
 import { startServer, DEFAULT_MODEL } from '../../server/server.ts';
 
@@ -101,11 +103,12 @@ export function withoutRefiner(dir: string): string {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function servedEnergy(model: string, frames: number, concepts: [string, string][]): Promise<Map<string, number>> {
+/** Edge energy of served frames; `native` (px): read frames at that size and upscale them with lanczos3 here. */
+async function servedEnergy(model: string, frames: number, concepts: [string, string][], native?: number): Promise<Map<string, number>> {
   const s = await startServer({ model, port: 0, logger: pino({ level: 'silent' }), osc: null });
   const result = new Map<string, number>();
   try {
-    const ws = new WebSocket(`${s.url.replace('http', 'ws')}/frames?format=rgba&size=${SIZE}`);
+    const ws = new WebSocket(`${s.url.replace('http', 'ws')}/frames?format=rgba${native ? '' : `&size=${SIZE}`}`);
     let latest: Buffer | null = null;
     ws.on('message', (data, binary) => {
       if (binary) latest = data as Buffer;
@@ -124,7 +127,12 @@ async function servedEnergy(model: string, frames: number, concepts: [string, st
         await sleep(300);
         const msg = latest as Buffer | null;
         if (!msg) continue;
-        const px = msg.subarray(msg.length - SIZE * SIZE * 4);
+        const px = native
+          ? await sharp(msg.subarray(msg.length - native * native * 4), { raw: { width: native, height: native, channels: 4 } })
+              .resize({ width: SIZE, height: SIZE, kernel: 'lanczos3', fit: 'fill' })
+              .raw()
+              .toBuffer()
+          : msg.subarray(msg.length - SIZE * SIZE * 4);
         es.push(edgeEnergy(px, SIZE, SIZE, 4));
       }
       result.set(hex, es.reduce((a, b) => a + b, 0) / es.length);
@@ -144,7 +152,8 @@ if (process.argv[1]?.endsWith('sharpness.ts')) {
   const concepts = CONCEPTS.slice(0, Number(arg('--concepts', String(CONCEPTS.length))));
   const art = artEnergy();
   const refined = await servedEnergy(model, frames, concepts);
-  const lanczos = await servedEnergy(withoutRefiner(model), frames, concepts);
+  const base = JSON.parse(readFileSync(path.join(model, 'latentstage.json'), 'utf8'));
+  const lanczos = await servedEnergy(withoutRefiner(model), frames, concepts, base.resolution.width / (base.refiner?.scale ?? 1));
   const mean = (m: Map<string, number>) => [...m.values()].reduce((a, b) => a + b, 0) / m.size;
   for (const h of art.keys()) if (!refined.has(h)) art.delete(h);
   const rows = concepts.filter(([, h]) => art.has(h)).map(([text, h]) => ({
