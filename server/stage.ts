@@ -76,7 +76,6 @@ export class Stage extends EventEmitter<StageEvents> {
   private viewerCounts = new Map<string, number>();
   /** Frames between their engine step and their publication (the loop's, for stop() to join). */
   private making = new Set<Promise<void>>();
-  private inflight = 0;
   private lastElapsed = 0;
 
   constructor(opts: StageOptions) {
@@ -299,14 +298,9 @@ export class Stage extends EventEmitter<StageEvents> {
     }
     this.lastElapsed = elapsed;
     if (frames > 1) this.metrics.skipped.inc(frames - 1);
-    this.inflight++;
     const done = this.produce(dt, frames).then(
-      () => {
-        this.inflight--;
-        this.schedule(0);
-      },
+      () => this.schedule(0),
       (err) => {
-        this.inflight--;
         this.schedule(100); // first: a throwing 'failure' listener must not stop the loop
         this.emit('failure', err as Error);
       },
@@ -315,7 +309,8 @@ export class Stage extends EventEmitter<StageEvents> {
     void done.finally(() => this.making.delete(done));
     // Uncapped, a second frame goes to the runtime while this one is being made, so the runtime
     // never waits for the event loop between frames (they still come back and publish in order).
-    if (this.targetFps <= 0 && this.inflight < 2) this.schedule(0);
+    // A finished frame leaves the set before its scheduled tick runs (a microtask before setImmediate).
+    if (this.targetFps <= 0 && this.making.size < 2) this.schedule(0);
   }
 
   /** Produce one frame: engine step -> generator -> 8-bit RGB, then publish it. */
@@ -328,9 +323,8 @@ export class Stage extends EventEmitter<StageEvents> {
     const measure = this.features.find((f) => f.measure)?.measure!();
     const made = await runFrame(this.model.runtime, z, condition, measure?.embed ?? false);
     const similarity = measure ? measure.score(made.embedding) : NaN;
-    const rgb = Buffer.isBuffer(made.rgb) ? made.rgb : Buffer.from(made.rgb.buffer, made.rgb.byteOffset, made.rgb.byteLength);
     const now = performance.now();
-    const frame = new Frame({ index: state.frame, time: state.time, readyAt: now, similarity }, rgb, width, height, { z, condition, dt, frames, state });
+    const frame = new Frame({ index: state.frame, time: state.time, readyAt: now, similarity }, made.rgb, width, height, { z, condition, dt, frames, state });
     this.latest = frame;
     this.metrics.frames.inc();
     this.metrics.frameTime.observe((now - started) / 1000);

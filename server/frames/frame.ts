@@ -3,8 +3,6 @@
 import sharp, { type Sharp } from 'sharp';
 import type { EngineState } from '../engine/engine.ts';
 
-export { toRgb } from './rgb.ts';
-
 export const formats = ['jpeg', 'rgba'] as const;
 export type FrameFormat = (typeof formats)[number];
 

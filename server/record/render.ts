@@ -8,7 +8,7 @@
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { loadModel, type Model } from '../model/load.ts';
-import { toRgb } from '../frames/frame.ts';
+import { toRgb } from '../frames/rgb.ts';
 import { Stage } from '../stage.ts';
 import { PresetStore, Presets } from '../presets.ts';
 import { Steering } from '../steer/steering.ts';

@@ -42,7 +42,7 @@ export interface GenerateOptions {
 /** One live frame as the stage publishes it (see frame.ts). */
 export interface RenderedFrame {
   /** Interleaved 8-bit RGB at the manifest's resolution. */
-  rgb: Uint8Array;
+  rgb: Buffer;
   /** The image encoder's embedding of the same pixels, when it was asked for. */
   embedding: Float32Array | null;
 }

@@ -97,7 +97,8 @@ export class WorkerRuntime extends EventEmitter<WorkerRuntimeEvents> implements 
     if (z.length !== zDim) throw new RangeError(`z must hold ${zDim} values`);
     const c = condition ? condition.slice() : null;
     const zc = z.slice();
-    const r = (await this.call({ op: 'frame', z: zc, condition: c, embed: embed && !!this.encodeImage }, c ? [zc.buffer, c.buffer] : [zc.buffer])) as RenderedFrame;
+    // a transferred Buffer arrives as a plain Uint8Array over the same memory
+    const r = (await this.call({ op: 'frame', z: zc, condition: c, embed }, c ? [zc.buffer, c.buffer] : [zc.buffer])) as { rgb: Uint8Array; embedding: Float32Array | null };
     return { rgb: Buffer.from(r.rgb.buffer, r.rgb.byteOffset, r.rgb.byteLength), embedding: r.embedding };
   }
 

@@ -72,8 +72,7 @@ export class ClipSearch {
     // candidates are judged at the image encoder's size: the refiner would only be averaged away
     const m = this.model.manifest;
     const images = await this.model.runtime.generate(z, n, cond, { refine: false });
-    const side = images.length === n * 3 * m.resolution.width * m.resolution.height ? m.resolution : generatorResolution(m);
-    const emb = await this.model.runtime.encodeImage!(toEncoderInput(images, n, m, side), n);
+    const emb = await this.model.runtime.encodeImage!(toEncoderInput(images, n, m, generatorResolution(m)), n);
     const dim = this.model.manifest.image!.dim;
     const out = Array.from({ length: n }, (_, i) => promptScore(emb.subarray(i * dim, (i + 1) * dim), this.prompt));
     const ms = (performance.now() - t0) / n;

@@ -35,6 +35,9 @@ interface Content {
   parts?: string[];
 }
 
+/** A lexicon entry's concepts and strengths. */
+const sensesOf = (e: Entry) => new Map(e.senses.map((s) => [s.concept, s.strength]));
+
 export function understand(lex: Lexicon, text: string, modelId: string): Understanding {
   const ws = words(text);
   const exact = lex.label(ws);
@@ -53,7 +56,7 @@ export function understand(lex: Lexicon, text: string, modelId: string): Underst
     const next = ws[i + 1];
     const pair = next && !lex.stopwords.has(next) ? lex.lookup(`${w} ${next}`) : null;
     if (pair) {
-      content.push({ word: `${w} ${next}`, weight: secondary ? SECONDARY : 1, senses: new Map(pair.senses.map((s) => [s.concept, s.strength])), kind: pair.kind, parts: [w, next!] });
+      content.push({ word: `${w} ${next}`, weight: secondary ? SECONDARY : 1, senses: sensesOf(pair), kind: pair.kind, parts: [w, next!] });
       i++;
       continue;
     }
@@ -62,7 +65,7 @@ export function understand(lex: Lexicon, text: string, modelId: string): Underst
     if (parts) {
       // a closed compound ("raincloud") reads as its parts, the second naming the thing
       const [first, second] = parts.map((p) => lex.lookup(p)!) as [Entry, Entry];
-      const senses = new Map(second.senses.map((s) => [s.concept, s.strength]));
+      const senses = sensesOf(second);
       for (const s of first.senses) senses.set(s.concept, (senses.get(s.concept) ?? 0) + MODIFIER * s.strength);
       content.push({ word: w, weight: secondary ? SECONDARY : 1, senses, kind: second.kind, parts: [first.word, second.word] });
       continue;
@@ -70,7 +73,7 @@ export function understand(lex: Lexicon, text: string, modelId: string): Underst
     content.push({
       word: w,
       weight: secondary ? SECONDARY : 1,
-      senses: new Map(e ? e.senses.map((s) => [s.concept, s.strength]) : []),
+      senses: e ? sensesOf(e) : new Map<number, number>(),
       kind: e ? e.kind : null,
     });
   }
