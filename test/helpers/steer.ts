@@ -31,8 +31,9 @@ export async function fixtureModel(opts: FixtureModelOptions = {}): Promise<{ mo
   };
 }
 
-export async function drivenStage(model: Model, opts: { seed?: number; presets?: string; steering?: SteeringOptions } = {}): Promise<DrivenStage> {
-  const stage = new Stage({ model, presets: new PresetStore(opts.presets ?? path.join(tmpdir(), 'latentstage-no-presets')), seed: opts.seed ?? 1, fps: 30 });
+/** `fps` is the stage's own rate, for tests that start its loop (0 = uncapped); run() takes its own. */
+export async function drivenStage(model: Model, opts: { seed?: number; presets?: string; steering?: SteeringOptions; fps?: number } = {}): Promise<DrivenStage> {
+  const stage = new Stage({ model, presets: new PresetStore(opts.presets ?? path.join(tmpdir(), 'latentstage-no-presets')), seed: opts.seed ?? 1, fps: opts.fps ?? 30 });
   const steering = stage.use(await Steering.attach(stage, { live: false, ...opts.steering }));
   const scheduler = stage.use(new Scheduler(stage));
   stage.use(new Presets(stage.presets, stage));

@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import sharp from 'sharp';
-import { Frame, toRgb } from '../../server/frames/frame.ts';
+import { Frame } from '../../server/frames/frame.ts';
+import { toRgb } from '../../server/frames/rgb.ts';
 import { frameHeader, parseFrameHeader, HEADER_BYTES } from '../../server/frames/header.ts';
 import { nextTick } from '../../server/loop.ts';
 

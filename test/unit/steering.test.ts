@@ -289,12 +289,7 @@ describe('other model shapes', () => {
 test('every frame is measured against its own prompt, also with two frames in flight (uncapped)', async () => {
   const fx = await fixtureModel({ prior: true });
   try {
-    const { Stage } = await import('../../server/stage.ts');
-    const { PresetStore } = await import('../../server/presets.ts');
-    const { Steering } = await import('../../server/steer/steering.ts');
-    const { tmpdir } = await import('node:os');
-    const stage = new Stage({ model: fx.model, presets: new PresetStore(path.join(tmpdir(), 'latentstage-no-presets')), seed: 3, fps: 0 });
-    const steering = stage.use(await Steering.attach(stage, { live: false }));
+    const { stage, steering } = await drivenStage(fx.model, { seed: 3, fps: 0 });
     await stage.dispatch({ type: 'prompt', text: 'fire', fade: 0 }, 'test');
     const similarities: number[] = [];
     stage.on('frame', (f) => similarities.push(f.info.similarity));
