@@ -20,7 +20,10 @@ const USAGE = `usage: latentstage serve [options]
   --port N          HTTP/WebSocket port (default 8080, 0 = any free port)
   --fps N           target frames per second (default 60, 0 = uncapped)
   --device D        ${devices.join('|')} (default cpu; falls back to cpu if unavailable)
-  --threads N       inference threads per network (default: ONNX Runtime's, one per core)
+  --threads N       inference threads per network (default: ONNX Runtime's, one per core;
+                    with 2+ workers, the cores split between them)
+  --workers N       runtime workers making frames side by side (default: 2 when uncapped
+                    on a CPU with 2+ cores, else 1)
   --seed N          walk seed (default 1)
   --presets DIR     preset folder (default presets/)
   --quality N       JPEG quality 1-100 (default 80)
@@ -56,6 +59,7 @@ const serveSchema = z.object({
   fps: int('fps', 0, 1000).optional(),
   device: z.enum(devices, { error: `--device must be one of ${devices.join(', ')}` }).optional(),
   threads: int('threads', 1, 64).optional(),
+  workers: int('workers', 1, 16).optional(),
   seed: int('seed', 0, SEED_MAX).optional(),
   presets: z.string().optional(),
   quality: int('quality', 1, 100).optional(),
@@ -87,6 +91,7 @@ export function parseServeArgs(args: string[]) {
         fps: { type: 'string' },
         device: { type: 'string' },
         threads: { type: 'string' },
+        workers: { type: 'string' },
         seed: { type: 'string' },
         presets: { type: 'string' },
         quality: { type: 'string' },
@@ -136,6 +141,7 @@ async function serve(args: string[]): Promise<void> {
     fps: o.fps,
     device: o.device,
     threads: o.threads,
+    workers: o.workers,
     seed: o.seed,
     presets: o.presets,
     jpegQuality: o.quality,

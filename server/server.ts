@@ -3,6 +3,7 @@ import { createServer, type Server, type IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
+import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { pino, type Logger } from 'pino';
 import { loadModel } from './model/load.ts';
@@ -27,6 +28,7 @@ import { frontDoor } from './surfaces/front-door.ts';
 import { guardProcess } from './guard.ts';
 import type { Device } from './runtime/runtime.ts';
 import { WorkerRuntime, RuntimeCrashError } from './runtime/worker.ts';
+import { RuntimePool, planWorkers } from './runtime/pool.ts';
 import type { Params } from './params.ts';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -57,6 +59,8 @@ export interface ServerOptions {
   stream?: string;
   /** Run inference in a worker thread, off the event loop (default true). */
   worker?: boolean;
+  /** Runtime workers side by side (default: 2 when uncapped on a multi-core CPU, else 1; see planWorkers). */
+  workers?: number;
   /** OSC over UDP (off when absent); see server/surfaces/osc.ts. */
   osc?: OscOptions | null;
 }
@@ -87,7 +91,9 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
   const access = new Access({ host, token, allowOrigins: opts.allowOrigins, allowHosts: opts.allowHosts });
   const jpegQuality = opts.jpegQuality ?? 80;
   const startOsc = opts.osc ? await prepareOsc(opts.osc, opts.presets ?? path.join(ROOT, 'presets')) : null;
-  const model = await loadModel(opts.model ?? DEFAULT_MODEL, { device: opts.device, threads: opts.threads, warn: (m) => log.warn(m), info: (m) => log.info(m), worker: opts.worker ?? true });
+  const worker = opts.worker ?? true;
+  const plan = worker ? planWorkers({ fps: opts.fps ?? 60, device: opts.device, workers: opts.workers, threads: opts.threads, cores: availableParallelism() }) : { workers: 1, threads: opts.threads };
+  const model = await loadModel(opts.model ?? DEFAULT_MODEL, { device: opts.device, ...plan, warn: (m) => log.warn(m), info: (m) => log.info(m), worker });
   const stage = new Stage({
     model,
     fps: opts.fps,
@@ -98,7 +104,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
   stage.on('failure', (err) => {
     if (!(err instanceof RuntimeCrashError)) log.error({ err }, 'frame generation failed');
   });
-  if (model.runtime instanceof WorkerRuntime) stage.use(watchWorker(stage, model.runtime, log));
+  if (model.runtime instanceof WorkerRuntime || model.runtime instanceof RuntimePool) stage.use(watchWorker(stage, model.runtime, log));
   // The features, composed (see feature.ts); they close in reverse order.
   const steering = stage.use(await Steering.attach(stage, { log: { warn: (m) => log.warn(m), error: (m) => log.error(m) } }));
   const scheduler = stage.use(new Scheduler(stage, log));
@@ -192,7 +198,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
  * Report runtime worker crashes (log, /metrics, state.runtime) while it restarts; the stage retries
  * by itself. A feature with a status and nothing else.
  */
-function watchWorker(stage: Stage, runtime: WorkerRuntime, log: Logger): Feature {
+function watchWorker(stage: Stage, runtime: WorkerRuntime | RuntimePool, log: Logger): Feature {
   runtime.on('crash', (err) => {
     stage.metrics.runtimeCrashes.inc();
     log.error({ err }, 'runtime worker crashed; restarting it');

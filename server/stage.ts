@@ -77,6 +77,8 @@ export class Stage extends EventEmitter<StageEvents> {
   /** Frames between their engine step and their publication (the loop's, for stop() to join). */
   private making = new Set<Promise<void>>();
   private lastElapsed = 0;
+  /** Settles once the frame stepped last has published (or failed): the next one's turn. */
+  private published: Promise<void> = Promise.resolve();
 
   constructor(opts: StageOptions) {
     super();
@@ -284,6 +286,8 @@ export class Stage extends EventEmitter<StageEvents> {
 
   private tick(): void {
     if (!this.running) return;
+    // uncapped and full: the next frame to finish schedules the next tick
+    if (this.targetFps <= 0 && this.making.size >= this.lanesInFlight()) return;
     let frames = 1;
     let dt: number;
     const elapsed = performance.now() - this.t0;
@@ -307,10 +311,15 @@ export class Stage extends EventEmitter<StageEvents> {
     );
     this.making.add(done);
     void done.finally(() => this.making.delete(done));
-    // Uncapped, a second frame goes to the runtime while this one is being made, so the runtime
-    // never waits for the event loop between frames (they still come back and publish in order).
+    // Uncapped, two frames per runtime lane are in the making, so no lane waits for the event loop
+    // between frames (they still publish in order: see produce).
     // A finished frame leaves the set before its scheduled tick runs (a microtask before setImmediate).
-    if (this.targetFps <= 0 && this.making.size < 2) this.schedule(0);
+    if (this.targetFps <= 0 && this.making.size < this.lanesInFlight()) this.schedule(0);
+  }
+
+  /** Frames in the making at once when uncapped: two per runtime lane. */
+  private lanesInFlight(): number {
+    return 2 * (this.model.runtime.lanes ?? 1);
   }
 
   /** Produce one frame: engine step -> generator -> 8-bit RGB, then publish it. */
@@ -321,16 +330,26 @@ export class Stage extends EventEmitter<StageEvents> {
     const { state, z, condition } = this.advance(dt, frames);
     const { width, height } = this.model.manifest.resolution;
     const measure = this.features.find((f) => f.measure)?.measure!();
-    const made = await runFrame(this.model.runtime, z, condition, measure?.embed ?? false);
-    const similarity = measure ? measure.score(made.embedding) : NaN;
-    const now = performance.now();
-    const frame = new Frame({ index: state.frame, time: state.time, readyAt: now, similarity }, made.rgb, width, height, { z, condition, dt, frames, state });
-    this.latest = frame;
-    this.metrics.frames.inc();
-    this.metrics.frameTime.observe((now - started) / 1000);
-    this.measure(now);
-    this.emit('frame', frame);
-    return frame;
+    // frames publish in the order they were stepped, whichever lane finishes first
+    const turn = this.published;
+    let done!: () => void;
+    const mine = new Promise<void>((r) => (done = r));
+    this.published = turn.then(() => mine);
+    try {
+      const made = await runFrame(this.model.runtime, z, condition, measure?.embed ?? false);
+      await turn;
+      const similarity = measure ? measure.score(made.embedding) : NaN;
+      const now = performance.now();
+      const frame = new Frame({ index: state.frame, time: state.time, readyAt: now, similarity }, made.rgb, width, height, { z, condition, dt, frames, state });
+      this.latest = frame;
+      this.metrics.frames.inc();
+      this.metrics.frameTime.observe((now - started) / 1000);
+      this.measure(now);
+      this.emit('frame', frame);
+      return frame;
+    } finally {
+      done();
+    }
   }
 
   private measure(now: number): void {

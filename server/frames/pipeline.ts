@@ -2,8 +2,8 @@
 // viewer asked for, as soon as it exists, in parallel on libuv's thread pool (sharp is async), so
 // frame N is encoded and sent while N+1 is being generated. Every request has its own lane with at
 // most `depth` encodes in flight: a slow size (1024 px) only ever holds its own lane, never another
-// size's. Latest wins end to end: a frame waiting for a busy lane is replaced by a newer one, and
-// an encode that finishes after a newer frame of its lane was delivered is dropped.
+// size's. Latest wins end to end: a frame waiting for a busy lane is replaced by a newer one.
+// Encodes that have started are delivered, in order.
 import type { Stage } from '../stage.ts';
 import { encodeKey, type EncodeRequest, type Encoded, type Frame } from './frame.ts';
 import { frameHeader } from './header.ts';
@@ -27,6 +27,8 @@ class Lane {
   /** Index of the newest frame started; older frames never start. */
   started = -1;
   last: Delivery | null = null;
+  /** Settles when the encode started last has been delivered (or failed). */
+  tail: Promise<void> = Promise.resolve();
   constructor(readonly req: EncodeRequest) {}
 }
 
@@ -93,7 +95,10 @@ export class EncodePipeline {
     lane.started = frame.info.index;
     lane.inflight++;
     const before = frame.encodes;
-    this.encoder(frame, lane.req).then(
+    const encoding = this.encoder(frame, lane.req);
+    // delivered in the order started: an encode that finishes before an older one of its lane
+    // waits for it (they run side by side on libuv's pool) instead of making it stale
+    lane.tail = lane.tail.then(() => encoding).then(
       (encoded) => {
         if (frame.encodes !== before) this.stage.metrics.encodes.inc();
         if (lane.last && lane.last.frame.info.index >= frame.info.index) {

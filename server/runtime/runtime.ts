@@ -51,6 +51,8 @@ export interface Runtime {
   readonly manifest: Manifest;
   /** The device actually in use (after any fallback). */
   readonly device: Device;
+  /** Frames it can make at once (a pool of workers); 1 when absent. */
+  readonly lanes?: number;
   /**
    * z: batch x zDim; condition: batch x conditionDim. Returns images at the manifest's resolution
    * (after the refiner, when the model has one; see GenerateOptions.refine) as NCHW float in the

@@ -78,6 +78,11 @@ export class WorkerRuntime extends EventEmitter<WorkerRuntimeEvents> implements 
     return rt;
   }
 
+  /** Calls sent to the worker and not answered yet. */
+  get inFlight(): number {
+    return this.pending.size;
+  }
+
   /** The worker thread now serving calls (null while none is), for logs and tests. */
   get worker(): Worker | null {
     return this.current;
@@ -144,9 +149,6 @@ export class WorkerRuntime extends EventEmitter<WorkerRuntimeEvents> implements 
             return;
           case 'info':
             this.info(msg.message);
-            return;
-          case 'info':
-            this.options.info?.(msg.message);
             return;
           case 'result':
           case 'error': {

@@ -8,6 +8,7 @@ import WebSocket from 'ws';
 import { startTestServer, waitFor } from '../helpers/server.ts';
 import { parseFrameHeader } from '../../server/frames/header.ts';
 import { WorkerRuntime, RuntimeCrashError } from '../../server/runtime/worker.ts';
+import { RuntimePool } from '../../server/runtime/pool.ts';
 
 function capturedLogger() {
   const lines: { level: number; msg: string }[] = [];
@@ -92,4 +93,29 @@ test('the steering search goes on after a runtime worker crash', async () => {
   } finally {
     await s.stop();
   }
+});
+
+test('uncapped with two workers: frames arrive in order, a worker crash is recovered, shutdown joins both', async () => {
+  const { logger, lines } = capturedLogger();
+  const s = await startTestServer({ fps: 0, workers: 2, logger });
+  const pool = s.stage.model.runtime;
+  assert.ok(pool instanceof RuntimePool, 'the server runs a pool of workers');
+  assert.equal(pool.lanes, 2);
+  const viewer = new WebSocket(`${s.url.replace('http', 'ws')}/frames?format=jpeg`);
+  const indexes: number[] = [];
+  viewer.on('message', (d, binary) => binary && indexes.push(parseFrameHeader(d as Buffer).index));
+  await waitFor(() => indexes.length > 20, 10000, 'uncapped frames');
+  pool.members[1].simulateCrash();
+  await waitFor(() => lines.some((l) => l.level >= 50 && /runtime worker crashed/.test(l.msg)), 5000, 'the crash in the log');
+  await waitFor(() => pool.state === 'running', 20000, 'the worker to restart');
+  const atRestart = indexes.at(-1)!;
+  await waitFor(() => indexes.at(-1)! > atRestart + 20, 20000, 'frames after the restart');
+  assert.deepEqual((await (await fetch(`${s.url}/api/state`)).json()).runtime, { worker: 'running', crashes: 1 });
+  assert.equal(await metric(s.url, 'latentstage_runtime_worker_crashes_total'), 1);
+  viewer.close();
+  for (let i = 1; i < indexes.length; i++) assert.ok(indexes[i] > indexes[i - 1], `frame ${indexes[i]} after ${indexes[i - 1]}`);
+  const exits = pool.members.map((m) => new Promise<number>((r) => m.worker!.once('exit', r)));
+  await s.stop();
+  assert.deepEqual(await Promise.all(exits), [0, 0], 'both workers released their sessions and exited');
+  assert.equal(pool.state, 'closed');
 });

@@ -82,6 +82,31 @@ test('a slow size never holds back delivery to another size', async () => {
   pipeline.close();
 });
 
+test('encodes that finish out of order are delivered in order, and none is wasted', async () => {
+  const stage = stageFor();
+  let release!: () => void;
+  const gate = new Promise<void>((r) => (release = r));
+  let calls = 0;
+  // the first encode of the lane is held; the second finishes first
+  const encoder: Encoder = async (frame, req) => {
+    if (calls++ === 0) await gate;
+    return frame.encode(req);
+  };
+  const pipeline = new EncodePipeline(stage, { encoder, depth: 2 });
+  const lane = collect(pipeline, jpeg(128));
+  const stale = async () => (await stage.metrics.staleEncodes.get()).values[0]?.value ?? 0;
+  const staleBefore = await stale();
+  const a = (await stage.produce(1 / 60)).info.index;
+  const b = (await stage.produce(1 / 60)).info.index;
+  await settle();
+  assert.equal(lane.got.length, 0, 'the newer frame waits for the older one');
+  release();
+  await waitFor(() => lane.got.length === 2, 10000, 'both frames');
+  assert.deepEqual(lane.got.map((d) => d.frame.info.index), [a, b]);
+  assert.equal(await stale(), staleBefore, 'no finished encode was thrown away');
+  pipeline.close();
+});
+
 test('each size is encoded once per frame for any number of viewers, and the message carries the header', async () => {
   const stage = stageFor();
   const pipeline = new EncodePipeline(stage);
@@ -156,4 +181,39 @@ test('uncapped, the loop keeps a second frame in the runtime; frames still publi
   assert.equal(new Set(indexes).size, indexes.length, 'each index once');
   await new Promise((r) => setTimeout(r, 50));
   assert.equal(indexes.length, stopped, 'nothing publishes after stop() resolved');
+});
+
+test('with a pool, frames that come back out of order still publish in order', async () => {
+  const runtime = model.runtime;
+  let calls = 0;
+  let inRuntime = 0;
+  let most = 0;
+  // two lanes over the real runtime; every other frame is slow, so later frames finish first
+  const pool = {
+    ...runtime,
+    manifest: runtime.manifest,
+    device: runtime.device,
+    lanes: 2,
+    generate: async (...args: Parameters<typeof runtime.generate>) => {
+      const slow = calls++ % 2 === 0;
+      most = Math.max(most, ++inRuntime);
+      try {
+        if (slow) await new Promise((r) => setTimeout(r, 15));
+        return await runtime.generate(...args);
+      } finally {
+        inRuntime--;
+      }
+    },
+    close: () => runtime.close(),
+  };
+  const stage = new Stage({ model: { ...model, runtime: pool }, presets: new PresetStore(path.join(tmp, 'presets')), fps: 0 });
+  const indexes: number[] = [];
+  stage.on('frame', (f) => indexes.push(f.info.index));
+  stage.start();
+  await waitFor(() => indexes.length >= 40, 10000, '40 uncapped frames');
+  await stage.stop();
+  assert.equal(most, 4, 'two frames per lane were in the making');
+  assert.deepEqual(indexes, [...indexes].sort((a, b) => a - b), 'published in order');
+  assert.equal(new Set(indexes).size, indexes.length, 'each index once');
+  assert.equal(indexes.at(-1)! - indexes[0], indexes.length - 1, 'no frame lost');
 });

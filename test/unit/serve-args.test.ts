@@ -1,10 +1,30 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseServeArgs } from '../../server/cli.ts';
+import { planWorkers } from '../../server/runtime/pool.ts';
 
 test('--threads sets inference threads per network; bad values fail with the flag named', () => {
   assert.equal(parseServeArgs(['--threads', '1']).threads, 1);
   assert.equal(parseServeArgs([]).threads, undefined);
   assert.throws(() => parseServeArgs(['--threads', '0']), /--threads must be >= 1/);
   assert.throws(() => parseServeArgs(['--threads', 'two']), /--threads must be a number/);
+});
+
+test('--workers sets the runtime workers; bad values fail with the flag named', () => {
+  assert.equal(parseServeArgs(['--workers', '3']).workers, 3);
+  assert.equal(parseServeArgs([]).workers, undefined);
+  assert.throws(() => parseServeArgs(['--workers', '0']), /--workers must be >= 1/);
+  assert.throws(() => parseServeArgs(['--workers', '1.5']), /--workers must be an integer/);
+});
+
+test('workers by default: one using every core when capped, two sharing the cores when uncapped on a CPU', () => {
+  assert.deepEqual(planWorkers({ fps: 60, cores: 2 }), { workers: 1, threads: undefined });
+  assert.deepEqual(planWorkers({ fps: 0, cores: 2 }), { workers: 2, threads: 1 });
+  assert.deepEqual(planWorkers({ fps: 0, cores: 8 }), { workers: 2, threads: 4 });
+  assert.deepEqual(planWorkers({ fps: 0, cores: 1 }), { workers: 1, threads: undefined }, 'one core: nothing to share');
+  assert.deepEqual(planWorkers({ fps: 0, cores: 8, device: 'cuda' }), { workers: 1, threads: undefined }, 'a GPU is not split');
+  // what the performer says wins
+  assert.deepEqual(planWorkers({ fps: 0, cores: 8, workers: 1 }), { workers: 1, threads: undefined });
+  assert.deepEqual(planWorkers({ fps: 60, cores: 8, workers: 4 }), { workers: 4, threads: 2 });
+  assert.deepEqual(planWorkers({ fps: 0, cores: 2, threads: 2 }), { workers: 2, threads: 2 });
 });
