@@ -69,7 +69,8 @@ export class Stage extends EventEmitter<StageEvents> {
   private handlers = new Map<CommandType, { feature: Feature; run: Handler }>();
   private queue: Promise<unknown> = Promise.resolve();
   private running = false;
-  private timer: NodeJS.Timeout | null = null;
+  /** The one pending wake-up of the frame loop (a timer, or an immediate when due now). */
+  private timer: { now: boolean; cancel(): void } | null = null;
   private t0 = 0;
   private measured = 0;
   private fpsWindow: number[] = [];
@@ -241,7 +242,7 @@ export class Stage extends EventEmitter<StageEvents> {
 
   async stop(): Promise<void> {
     this.running = false;
-    if (this.timer) clearTimeout(this.timer);
+    this.timer?.cancel();
     this.timer = null;
     await Promise.all(this.making);
     await this.queue.catch(() => {});
@@ -281,13 +282,25 @@ export class Stage extends EventEmitter<StageEvents> {
 
   private schedule(delay: number): void {
     if (!this.running) return;
-    this.timer = delay > 0 ? setTimeout(() => this.tick(), delay) : (setImmediate(() => this.tick()) as unknown as NodeJS.Timeout);
+    // One wake-up at a time. A tick due now already covers any later wake-up (it works out the
+    // wait itself); otherwise the newer request replaces the pending timer.
+    if (this.timer?.now) return;
+    this.timer?.cancel();
+    const run = () => {
+      this.timer = null;
+      this.tick();
+    };
+    if (delay > 0) {
+      const t = setTimeout(run, delay);
+      this.timer = { now: false, cancel: () => clearTimeout(t) };
+    } else {
+      const i = setImmediate(run);
+      this.timer = { now: true, cancel: () => clearImmediate(i) };
+    }
   }
 
   private tick(): void {
     if (!this.running) return;
-    // uncapped and full: the next frame to finish schedules the next tick
-    if (this.targetFps <= 0 && this.making.size >= this.lanesInFlight()) return;
     let frames = 1;
     let dt: number;
     const elapsed = performance.now() - this.t0;
@@ -295,9 +308,14 @@ export class Stage extends EventEmitter<StageEvents> {
       const t = nextTick(elapsed, this.targetFps, this.engine.frame);
       // whole milliseconds, rounded up: a timer that fires early costs a second round trip
       if ('wait' in t) return this.schedule(Math.max(1, Math.ceil(t.wait)));
+      // due, but the runtime already holds a frame running and one waiting: the next to finish
+      // wakes the loop, and slots that passed meanwhile are skipped then
+      if (this.making.size >= this.lanesInFlight()) return;
       frames = t.frames;
       dt = t.dt;
     } else {
+      // uncapped and full: the next frame to finish wakes the loop
+      if (this.making.size >= this.lanesInFlight()) return;
       dt = Math.max(0, (elapsed - this.lastElapsed) / 1000);
     }
     this.lastElapsed = elapsed;
@@ -311,13 +329,15 @@ export class Stage extends EventEmitter<StageEvents> {
     );
     this.making.add(done);
     void done.finally(() => this.making.delete(done));
-    // Uncapped, two frames per runtime lane are in the making, so no lane waits for the event loop
-    // between frames (they still publish in order: see produce).
+    // Up to two frames per runtime lane are in the making, so no lane waits for the event loop
+    // between frames (they still publish in order: see produce). Uncapped, the next one starts now.
+    // Capped, the next slot's frame starts on time even while this one runs long (a stalled core,
+    // a pause of the event loop): it waits in the runtime, not behind this frame's round trip.
     // A finished frame leaves the set before its scheduled tick runs (a microtask before setImmediate).
-    if (this.targetFps <= 0 && this.making.size < this.lanesInFlight()) this.schedule(0);
+    if (this.making.size < this.lanesInFlight()) this.schedule(0);
   }
 
-  /** Frames in the making at once when uncapped: two per runtime lane. */
+  /** Frames in the making at once: two per runtime lane. */
   private lanesInFlight(): number {
     return 2 * (this.model.runtime.lanes ?? 1);
   }

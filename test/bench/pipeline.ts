@@ -181,9 +181,15 @@ export async function benchPipeline(opts: { modelDir?: string; seconds?: number;
     let held = 0;
     let prev = 0;
     for (const n of [1, 10, 25, 50, 100, 150, 200]) {
+      const lost = ['latentstage_frames_skipped_total', 'latentstage_viewer_frames_dropped_total'];
+      const before = await metrics(url, lost);
       const f = await measureViewers(url, Array(n).fill('format=jpeg&size=512'), Math.max(2, seconds - 1));
+      const after = await metrics(url, lost);
       put(`curve_512_viewers_${n}_fps_mean`, round(mean(f), 1));
       put(`curve_512_viewers_${n}_fps_min`, round(Math.min(...f), 1));
+      // where frames were lost: slots the server skipped, frames a slow viewer never got
+      put(`curve_512_viewers_${n}_server_skipped`, after[0] - before[0]);
+      put(`curve_512_viewers_${n}_viewer_dropped`, after[1] - before[1]);
       // the audience size up to which every size measured held (a dip at 50 is not hidden by 100 holding)
       if (Math.min(...f) >= 59 && held === prev) held = n;
       prev = n;

@@ -162,6 +162,8 @@ test('uncapped, the loop keeps a second frame in the runtime; frames still publi
     generate: async (...args: Parameters<typeof runtime.generate>) => {
       most = Math.max(most, ++inRuntime);
       try {
+        // as long as a frame of a real model takes, longer than a turn of the event loop
+        await new Promise((r) => setTimeout(r, 4));
         return await runtime.generate(...args);
       } finally {
         inRuntime--;
@@ -198,7 +200,7 @@ test('with a pool, frames that come back out of order still publish in order', a
       const slow = calls++ % 2 === 0;
       most = Math.max(most, ++inRuntime);
       try {
-        if (slow) await new Promise((r) => setTimeout(r, 15));
+        await new Promise((r) => setTimeout(r, slow ? 15 : 4));
         return await runtime.generate(...args);
       } finally {
         inRuntime--;
@@ -216,4 +218,38 @@ test('with a pool, frames that come back out of order still publish in order', a
   assert.deepEqual(indexes, [...indexes].sort((a, b) => a - b), 'published in order');
   assert.equal(new Set(indexes).size, indexes.length, 'each index once');
   assert.equal(indexes.at(-1)! - indexes[0], indexes.length - 1, 'no frame lost');
+});
+
+test('capped, a frame that runs long does not hold back the next slot: it starts on time and no slot is lost', async () => {
+  const runtime = model.runtime;
+  let calls = 0;
+  let inRuntime = 0;
+  let most = 0;
+  // the real runtime; the fourth frame stalls for more than two slots (a stalled core)
+  const stalling = {
+    ...runtime,
+    manifest: runtime.manifest,
+    device: runtime.device,
+    generate: async (...args: Parameters<typeof runtime.generate>) => {
+      const stall = ++calls === 4;
+      most = Math.max(most, ++inRuntime);
+      try {
+        await new Promise((r) => setTimeout(r, stall ? 110 : 4));
+        return await runtime.generate(...args);
+      } finally {
+        inRuntime--;
+      }
+    },
+    close: () => runtime.close(),
+  };
+  const stage = new Stage({ model: { ...model, runtime: stalling }, presets: new PresetStore(path.join(tmp, 'presets')), fps: 20 });
+  const indexes: number[] = [];
+  stage.on('frame', (f) => indexes.push(f.info.index));
+  stage.start();
+  await waitFor(() => indexes.length >= 10, 10000, '10 frames at 20 fps');
+  await stage.stop();
+  assert.ok(most >= 2, 'the next slot started while the long frame was still running');
+  const skipped = (await stage.metrics.skipped.get()).values[0]?.value ?? 0;
+  assert.equal(skipped, 0, 'no slot was skipped');
+  assert.deepEqual(indexes.slice(0, 10), [...Array(10).keys()].map((i) => indexes[0] + i), 'every slot, in order');
 });
