@@ -12,6 +12,9 @@ import { readManifest } from '../../server/model/manifest.ts';
 import { loadModel } from '../../server/model/load.ts';
 import { percentile, round, benchModel, serveChild, metric } from './util.ts';
 import { commandLatency } from './live.ts';
+import { availableParallelism } from 'node:os';
+import { planWorkers, type WorkerPlan } from '../../server/runtime/pool.ts';
+import { runFrame } from '../../server/runtime/frame.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const ws = (url: string) => url.replace('http', 'ws');
@@ -99,6 +102,31 @@ async function control(url: string): Promise<{ send(cmd: object): Promise<any>; 
   };
 }
 
+/** Raw rates just before an uncapped block: the model's runtime alone, and the server's workers alone. */
+async function rawRates(dir: string, seconds: number): Promise<{ sequential: number; workers: number; plan: WorkerPlan }> {
+  const sequential = await rawFps(dir, seconds);
+  const plan = planWorkers({ fps: 0, cores: availableParallelism() });
+  const model = await loadModel(dir, { worker: true, ...plan });
+  const z = new Float32Array(model.manifest.generator.z.dim).map((_, i) => Math.sin(i));
+  const frame = () => runFrame(model.runtime, z, null, false);
+  for (let i = 0; i < 5 * plan.workers; i++) await Promise.all(Array.from({ length: plan.workers }, frame));
+  // as the stage keeps them: two frames per worker in the making
+  let n = 0;
+  const t0 = performance.now();
+  const end = t0 + seconds * 1000;
+  await Promise.all(
+    Array.from({ length: 2 * plan.workers }, async () => {
+      while (performance.now() < end) {
+        await frame();
+        n++;
+      }
+    }),
+  );
+  const workers = n / ((performance.now() - t0) / 1000);
+  await model.runtime.close();
+  return { sequential, workers, plan };
+}
+
 async function rawFps(dir: string, seconds: number): Promise<number> {
   const model = await loadModel(dir);
   const z = new Float32Array(model.manifest.generator.z.dim).map((_, i) => Math.sin(i));
@@ -132,7 +160,7 @@ async function window(url: string, seconds: number): Promise<{ fps: number; lagP
   return { fps: (f1 - f0) / ((performance.now() - t0) / 1000), lagP99: lag * 1000 };
 }
 
-type Put = (key: string, value: number) => void;
+type Put = (key: string, value: number | string) => void;
 
 export async function benchPipeline(opts: { modelDir?: string; seconds?: number; soak?: number; baseline?: string } = {}): Promise<Record<string, number | string>> {
   const seconds = opts.seconds ?? Number(process.env.BENCH_SECONDS ?? 4);
@@ -151,10 +179,10 @@ export async function benchPipeline(opts: { modelDir?: string; seconds?: number;
   const only = (process.env.BENCH_ONLY ?? '').split(',').filter(Boolean);
   const want = (name: string) => only.length === 0 || only.includes(name);
   let order = 0;
-  const block = async (fps: number, fn: (url: string, put: Put, before: number) => Promise<void>, before?: () => Promise<number>) => {
+  const block = async <T = undefined>(fps: number, fn: (url: string, put: Put, before: T) => Promise<void>, before?: () => Promise<T>) => {
     const vs = order++ % 2 ? [...variants].reverse() : variants;
     for (const v of vs) {
-      const pre = before ? await before() : NaN;
+      const pre = (before ? await before() : undefined) as T;
       const server = await serveChild(['--model', model.dir, '--fps', String(fps), ...v.args], v.root);
       try {
         await sleep(1500);
@@ -252,13 +280,17 @@ export async function benchPipeline(opts: { modelDir?: string; seconds?: number;
       v.close();
       const delivered = v.fps()[0];
       const produced = (f1 - f0) / elapsed;
-      put('raw_fps_batch1', round(raw, 1));
+      put('raw_fps_batch1', round(raw.sequential, 1));
+      put('raw_fps_workers', round(raw.workers, 1));
+      put('raw_workers', raw.plan.workers);
+      put('raw_threads_per_worker', raw.plan.threads ?? 'default');
       put('uncapped_produced_fps', round(produced, 1));
       put('uncapped_delivered_fps', round(delivered, 1));
-      put('uncapped_delivered_over_raw', round(delivered / raw, 3));
+      put('uncapped_delivered_over_raw', round(delivered / raw.sequential, 3));
+      put('uncapped_delivered_over_raw_workers', round(delivered / raw.workers, 3));
       put('uncapped_delivered_over_produced', round(delivered / produced, 3));
     },
-    () => rawFps(model.dir, seconds),
+    () => rawRates(model.dir, seconds),
   );
   return r;
 }
