@@ -33,7 +33,12 @@ export function createMetrics() {
       },
     }),
     frames: new Counter({ name: 'latentstage_frames_total', help: 'Frames generated', registers: [registry] }),
-    skipped: new Counter({ name: 'latentstage_frames_skipped_total', help: 'Frames skipped because generation fell behind the target rate', registers: [registry] }),
+    skipped: new Counter({
+      name: 'latentstage_frames_skipped_total',
+      help: 'Frame slots skipped because generation fell behind the target rate, by cause: runtime (its frames were still being made when the slot came) or loop (the event loop woke up more than a slot late)',
+      labelNames: ['cause'],
+      registers: [registry],
+    }),
     fps: new Gauge({ name: 'latentstage_fps', help: 'Measured frames per second (last second)', registers: [registry] }),
     targetFps: new Gauge({ name: 'latentstage_target_fps', help: 'Target frames per second (0 = uncapped)', registers: [registry] }),
     frameTime: new Histogram({

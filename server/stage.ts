@@ -78,6 +78,8 @@ export class Stage extends EventEmitter<StageEvents> {
   /** Frames between their engine step and their publication (the loop's, for stop() to join). */
   private making = new Set<Promise<void>>();
   private lastElapsed = 0;
+  /** A slot came while the runtime was full (the cause of the skip that follows, if any). */
+  private runtimeBehind = false;
   /** Settles once the frame stepped last has published (or failed): the next one's turn. */
   private published: Promise<void> = Promise.resolve();
 
@@ -310,7 +312,10 @@ export class Stage extends EventEmitter<StageEvents> {
       if ('wait' in t) return this.schedule(Math.max(1, Math.ceil(t.wait)));
       // due, but the runtime already holds a frame running and one waiting: the next to finish
       // wakes the loop, and slots that passed meanwhile are skipped then
-      if (this.making.size >= this.lanesInFlight()) return;
+      if (this.making.size >= this.lanesInFlight()) {
+        this.runtimeBehind = true;
+        return;
+      }
       frames = t.frames;
       dt = t.dt;
     } else {
@@ -319,7 +324,8 @@ export class Stage extends EventEmitter<StageEvents> {
       dt = Math.max(0, (elapsed - this.lastElapsed) / 1000);
     }
     this.lastElapsed = elapsed;
-    if (frames > 1) this.metrics.skipped.inc(frames - 1);
+    if (frames > 1) this.metrics.skipped.inc({ cause: this.runtimeBehind ? 'runtime' : 'loop' }, frames - 1);
+    this.runtimeBehind = false;
     const done = this.produce(dt, frames).then(
       () => this.schedule(0),
       (err) => {

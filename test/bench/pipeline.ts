@@ -64,9 +64,9 @@ async function openViewers(url: string, queries: string[]): Promise<Viewers> {
   };
 }
 
-async function measureViewers(url: string, queries: string[], seconds: number): Promise<number[]> {
+async function measureViewers(url: string, queries: string[], seconds: number, settle = Number(process.env.BENCH_SETTLE_MS ?? 700)): Promise<number[]> {
   const v = await openViewers(url, queries);
-  await sleep(700);
+  await sleep(settle);
   v.start();
   await sleep(seconds * 1000);
   v.stop();
@@ -209,15 +209,21 @@ export async function benchPipeline(opts: { modelDir?: string; seconds?: number;
     let held = 0;
     let prev = 0;
     for (const n of [1, 10, 25, 50, 100, 150, 200]) {
-      const lost = ['latentstage_frames_skipped_total', 'latentstage_viewer_frames_dropped_total'];
+      const lost = ['latentstage_frames_skipped_total\\{cause="runtime"\\}', 'latentstage_frames_skipped_total\\{cause="loop"\\}', 'latentstage_viewer_frames_dropped_total'];
       const before = await metrics(url, lost);
+      const c0 = process.cpuUsage();
+      const t0 = performance.now();
       const f = await measureViewers(url, Array(n).fill('format=jpeg&size=512'), Math.max(2, seconds - 1));
+      const cpu = process.cpuUsage(c0);
+      put(`curve_512_viewers_${n}_client_cores`, round((cpu.user + cpu.system) / 1000 / (performance.now() - t0), 2));
       const after = await metrics(url, lost);
       put(`curve_512_viewers_${n}_fps_mean`, round(mean(f), 1));
       put(`curve_512_viewers_${n}_fps_min`, round(Math.min(...f), 1));
       // where frames were lost: slots the server skipped, frames a slow viewer never got
-      put(`curve_512_viewers_${n}_server_skipped`, after[0] - before[0]);
-      put(`curve_512_viewers_${n}_viewer_dropped`, after[1] - before[1]);
+      const delta = (i: number) => (after[i] || 0) - (before[i] || 0); // a label appears with its first count
+      put(`curve_512_viewers_${n}_skipped_runtime_behind`, delta(0));
+      put(`curve_512_viewers_${n}_skipped_loop_late`, delta(1));
+      put(`curve_512_viewers_${n}_viewer_dropped`, delta(2));
       // the audience size up to which every size measured held (a dip at 50 is not hidden by 100 holding)
       if (Math.min(...f) >= 59 && held === prev) held = n;
       prev = n;

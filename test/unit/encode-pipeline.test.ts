@@ -249,7 +249,7 @@ test('capped, a frame that runs long does not hold back the next slot: it starts
   await waitFor(() => indexes.length >= 10, 10000, '10 frames at 20 fps');
   await stage.stop();
   assert.ok(most >= 2, 'the next slot started while the long frame was still running');
-  const skipped = (await stage.metrics.skipped.get()).values[0]?.value ?? 0;
+  const skipped = (await stage.metrics.skipped.get()).values.reduce((n, v) => n + v.value, 0);
   assert.equal(skipped, 0, 'no slot was skipped');
   assert.deepEqual(indexes.slice(0, 10), [...Array(10).keys()].map((i) => indexes[0] + i), 'every slot, in order');
 });
