@@ -47,6 +47,77 @@ export function baseForms(w: string): string[] {
   return out;
 }
 
+/**
+ * The words of a lexicon, packed: one string of every word in sorted order and typed arrays of
+ * their senses, looked up by binary search. About a hundred thousand words held as JSON objects
+ * made the server's heap several hundred thousand objects that every major garbage collection
+ * had to mark, on the event loop, while frames were due; packed, they are a handful.
+ */
+class WordTable {
+  private readonly text: string;
+  /** Where each word starts in `text` (one more entry: the end). */
+  private readonly starts: Int32Array;
+  private readonly kinds: Uint8Array;
+  /** Each word's senses are firstSense[i] .. firstSense[i + 1] - 1 in concepts/strengths. */
+  private readonly firstSense: Int32Array;
+  private readonly concepts: Int32Array;
+  private readonly strengths: Float64Array;
+
+  constructor(words: LexiconSpec['words']) {
+    const keys = Object.keys(words).sort();
+    let senses = 0;
+    for (const k of keys) senses += words[k].length - 1;
+    this.text = keys.join('');
+    this.starts = new Int32Array(keys.length + 1);
+    this.kinds = new Uint8Array(keys.length);
+    this.firstSense = new Int32Array(keys.length + 1);
+    this.concepts = new Int32Array(senses);
+    this.strengths = new Float64Array(senses);
+    let at = 0;
+    let j = 0;
+    keys.forEach((k, i) => {
+      this.starts[i] = at;
+      at += k.length;
+      const [kind, ...list] = words[k];
+      this.kinds[i] = KINDS.indexOf(kind);
+      this.firstSense[i] = j;
+      for (const [concept, strength] of list) {
+        this.concepts[j] = concept;
+        this.strengths[j++] = strength;
+      }
+    });
+    this.starts[keys.length] = at;
+    this.firstSense[keys.length] = j;
+  }
+
+  private index(word: string): number {
+    let lo = 0;
+    let hi = this.kinds.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1;
+      const key = this.text.slice(this.starts[mid], this.starts[mid + 1]);
+      if (key === word) return mid;
+      if (key < word) lo = mid + 1;
+      else hi = mid - 1;
+    }
+    return -1;
+  }
+
+  has(word: string): boolean {
+    return this.index(word) >= 0;
+  }
+
+  get(word: string): { kind: WordKind; senses: Sense[] } | null {
+    const i = this.index(word);
+    if (i < 0) return null;
+    const senses: Sense[] = [];
+    for (let j = this.firstSense[i]; j < this.firstSense[i + 1]; j++) senses.push({ concept: this.concepts[j], strength: this.strengths[j] });
+    return { kind: KINDS[this.kinds[i]], senses };
+  }
+}
+
+const KINDS: readonly WordKind[] = ['n', 'm', 'v'];
+
 export class Lexicon {
   readonly concepts: string[];
   readonly stopwords: Set<string>;
@@ -54,9 +125,11 @@ export class Lexicon {
   /** Each concept's label words, without stopwords. */
   readonly conceptWords: string[][];
   private readonly byLabel = new Map<string, number>();
+  private readonly words: WordTable;
 
-  constructor(private readonly spec: LexiconSpec) {
+  constructor(spec: LexiconSpec) {
     if (spec.format !== 'latentstage-lexicon/1') throw new Error(`lexicon: unknown format ${JSON.stringify(spec.format)}`);
+    this.words = new WordTable(spec.words);
     this.concepts = spec.concepts;
     this.stopwords = new Set(spec.stopwords);
     this.prepositions = new Set(spec.prepositions);
@@ -79,11 +152,8 @@ export class Lexicon {
   /** A word's entry, trying its base forms when the word itself is not listed. */
   lookup(word: string): Entry | null {
     for (const w of [word, ...baseForms(word)]) {
-      const e = this.spec.words[w];
-      if (e) {
-        const [kind, ...senses] = e;
-        return { word: w, kind, senses: senses.map(([concept, strength]) => ({ concept, strength })) };
-      }
+      const e = this.words.get(w);
+      if (e) return { word: w, ...e };
     }
     return null;
   }
@@ -94,11 +164,11 @@ export class Lexicon {
    * with the longest second part, each part at least 3 letters. Null when there is none.
    */
   split(word: string): [string, string] | null {
-    if (this.spec.words[word] || /[^a-z]/.test(word)) return null;
+    if (this.words.has(word) || /[^a-z]/.test(word)) return null;
     for (let i = 3; i <= word.length - 3; i++) {
       const a = word.slice(0, i);
       const b = word.slice(i);
-      if (this.spec.words[a] && !this.stopwords.has(a) && this.lookup(b) && !this.stopwords.has(b)) return [a, b];
+      if (this.words.has(a) && !this.stopwords.has(a) && this.lookup(b) && !this.stopwords.has(b)) return [a, b];
     }
     return null;
   }

@@ -229,6 +229,15 @@ export async function benchPipeline(opts: { modelDir?: string; seconds?: number;
       prev = n;
     }
     put('viewers_512_holding_59fps', held);
+    // the server's major garbage collections over the curve: their pauses are what makes the loop late
+    const [majors, majorSeconds, oldBytes] = await metrics(url, [
+      'latentstage_nodejs_gc_duration_seconds_count\\{kind="major"\\}',
+      'latentstage_nodejs_gc_duration_seconds_sum\\{kind="major"\\}',
+      'latentstage_nodejs_heap_space_size_used_bytes\\{space="old"\\}',
+    ]);
+    put('curve_server_major_gcs', majors || 0);
+    put('curve_server_major_gc_ms_mean', majors ? round((majorSeconds / majors) * 1000, 1) : 0);
+    put('curve_server_old_space_mb', round(oldBytes / 2 ** 20, 1));
   });
 
   if (want('latency')) await block(60, async (url, put) => {

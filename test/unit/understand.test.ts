@@ -4,6 +4,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Lexicon, baseForms, words, type LexiconSpec } from '../../server/steer/lexicon.ts';
 import { understand } from '../../server/steer/understand.ts';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { DEFAULT_MODEL } from '../../server/server.ts';
 
 const concepts = ['fire', 'cat', 'cat face', 'steaming bowl', 'star', 'glowing star', 'horse', 'horse racing', 'man', 'beach with umbrella', 'dog', 'soccer ball', 'sleepy face', 'cloud', 'cloud with rain', 'wastebasket', 'fire engine', 'pickup truck'];
 const c = (label: string) => concepts.indexOf(label);
@@ -122,6 +125,34 @@ test('two words the lexicon lists together are read as one thing', () => {
   assert.equal(r.note, 'a big red fire truck -> fire engine (fire truck)');
   assert.equal(u('two fire trucks').as, 'fire engine', 'the pair may be inflected');
   assert.equal(u('a truck on fire').as, 'pickup truck', 'words apart are not a pair');
+});
+
+test('the packed lexicon answers every listed word as the file lists it, and nothing else', async () => {
+  // the shipped lexicon, whole: each word's kind and senses in order, exactly
+  const file = path.join(DEFAULT_MODEL, 'lexicon.json');
+  const shipped = JSON.parse(readFileSync(file, 'utf8')) as LexiconSpec;
+  const big = new Lexicon(shipped);
+  const listed = Object.entries(shipped.words);
+  assert.ok(listed.length > 50_000);
+  for (const [word, [kind, ...senses]] of listed) {
+    const e = big.lookup(word);
+    assert.ok(e && e.word === word, word);
+    assert.equal(e.kind, kind, word);
+    assert.deepEqual(
+      e.senses.map((x) => [x.concept, x.strength]),
+      senses,
+      word,
+    );
+  }
+  // words that are not listed, including names an object would answer to
+  // (at most a listed base form of them)
+  for (const w of ['zzqx', '__proto__', 'valueof', 'hasownproperty', '']) {
+    assert.ok(!Object.hasOwn(shipped.words, w));
+    const e = big.lookup(w);
+    assert.ok(e === null || (e.word !== w && Object.hasOwn(shipped.words, e.word)), w);
+  }
+  assert.equal(lex.lookup('constructor'), null, 'a name every object answers to, unlisted in the toy lexicon');
+  assert.equal(u('constructor').as, null);
 });
 
 test('a lexicon of another format is refused', () => {
