@@ -71,6 +71,8 @@ export function createMetrics() {
     oscPackets: new Counter({ name: 'latentstage_osc_packets_total', help: 'OSC datagrams received, by result (accepted, malformed, oversize, denied, rate_limited)', labelNames: ['result'], registers: [registry] }),
     oscMessages: new Counter({ name: 'latentstage_osc_messages_total', help: 'OSC messages handled, by result (applied, coalesced, rejected, unknown)', labelNames: ['result'], registers: [registry] }),
   };
+  // both causes read 0 from the start, so a dashboard sees a series rather than nothing
+  for (const cause of ['runtime', 'loop']) m.skipped.inc({ cause }, 0);
   return m;
 }
 

@@ -74,6 +74,7 @@ export function createFramesSurface(stage: Stage, opts: { jpegQuality: number })
   const wss = new WebSocketServer({ noServer: true, maxPayload: 4096, perMessageDeflate: false });
   const viewers = new Set<FrameViewer>();
   const count = () => stage.setViewers('ws', viewers.size);
+  count(); // reads 0 before the first viewer, rather than nothing
   const pipeline = new EncodePipeline(stage);
   stage.metrics.backlogSources.set('frames', () => Math.max(0, ...[...viewers].map((v) => v.text.backlog)));
   // State changes are coalesced: a fader flood sends at most one state message per 16 ms, and a
