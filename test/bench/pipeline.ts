@@ -241,7 +241,7 @@ export async function benchPipeline(opts: { modelDir?: string; seconds?: number;
   });
 
   if (want('latency')) await block(60, async (url, put) => {
-    const lat = await commandLatency(url, 60);
+    const lat = await commandLatency(url, 200); // 200 samples: p95 is the 190th, not the 57th of 60
     put('command_to_frame_p50_ms', round(percentile(lat, 50), 1));
     put('command_to_frame_p95_ms', round(percentile(lat, 95), 1));
   });
