@@ -43,6 +43,8 @@ export class CmaEs {
   private readonly ps: Float64Array;
   private eigenAt = 0;
   private readonly normal: () => number;
+  /** sample()'s standard normal draws, reused. */
+  private readonly z: Float64Array;
 
   constructor(opts: CmaEsOptions) {
     const n = opts.mean.length;
@@ -68,6 +70,7 @@ export class CmaEs {
     this.C = identity(n);
     this.B = identity(n);
     this.D = new Float64Array(n).fill(1);
+    this.z = new Float64Array(n);
     this.pc = new Float64Array(n);
     this.ps = new Float64Array(n);
     const rand = mulberry32(opts.seed ?? 1);
@@ -87,20 +90,23 @@ export class CmaEs {
 
   /** Sample lambda candidates x = mean + sigma * B D z. */
   ask(): Float64Array[] {
-    const { n, B, D } = this;
-    const out: Float64Array[] = [];
-    const z = new Float64Array(n);
-    for (let k = 0; k < this.lambda; k++) {
-      for (let i = 0; i < n; i++) z[i] = D[i] * this.normal();
-      const x = new Float64Array(n);
-      for (let i = 0; i < n; i++) {
-        let s = 0;
-        for (let j = 0; j < n; j++) s += B[i * n + j] * z[j];
-        x[i] = this.mean[i] + this.sigma * s;
-      }
-      out.push(x);
+    return Array.from({ length: this.lambda }, () => this.sample());
+  }
+
+  /**
+   * One candidate of the current generation: calling it lambda times gives what ask() gives, so a
+   * caller can draw the candidates chunk by chunk (O(n^2) each) instead of all at once.
+   */
+  sample(): Float64Array {
+    const { n, B, D, z } = this;
+    for (let i = 0; i < n; i++) z[i] = D[i] * this.normal();
+    const x = new Float64Array(n);
+    for (let i = 0; i < n; i++) {
+      let s = 0;
+      for (let j = 0; j < n; j++) s += B[i * n + j] * z[j];
+      x[i] = this.mean[i] + this.sigma * s;
     }
-    return out;
+    return x;
   }
 
   /** Update the distribution from evaluated candidates (costs: lower is better). */

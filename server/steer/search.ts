@@ -89,11 +89,15 @@ export class ClipSearch {
 
   /** One CMA-ES generation: ask, evaluate (in paced chunks), tell. */
   async generation(pace?: Pace): Promise<void> {
-    const xs = this.es.ask();
+    // candidates are drawn chunk by chunk (the same ones ask() would give), so the event loop
+    // never does a whole generation's sampling at once
+    const lambda = this.es.lambda;
+    const xs: Float64Array[] = [];
     const costs: number[] = [];
-    for (let i = 0; i < xs.length; ) {
-      const take = pace ? Math.max(1, Math.min(xs.length - i, await pace(xs.length - i))) : xs.length;
-      const chunk = xs.slice(i, i + take);
+    for (let i = 0; i < lambda; ) {
+      const take = pace ? Math.max(1, Math.min(lambda - i, await pace(lambda - i))) : lambda;
+      const chunk = Array.from({ length: take }, () => this.es.sample());
+      xs.push(...chunk);
       const scores = await this.scores(chunk);
       chunk.forEach((x, k) => {
         costs.push(this.cost(x, scores[k]!));

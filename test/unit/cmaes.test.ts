@@ -86,3 +86,20 @@ test('a deferred eigendecomposition (in another thread) gives exactly the same s
   assert.equal(deferred.sigma, inline.sigma);
   assert.throws(() => deferred.applyEigen({ values: [1], vectors: [1] }), /12 x 12/);
 });
+
+test('drawing candidates one at a time with sample() gives exactly what ask() gives, generation after generation', () => {
+  const f = (x: Float64Array) => x.reduce((s, v, i) => s + (v - i / 10) ** 2, 0);
+  const whole = new CmaEs({ mean: new Float64Array(16).fill(1), sigma: 0.5, seed: 11 });
+  const drawn = new CmaEs({ mean: new Float64Array(16).fill(1), sigma: 0.5, seed: 11 });
+  for (let g = 0; g < 40; g++) {
+    const a = whole.ask();
+    // in uneven chunks, as the paced search draws them
+    const b: Float64Array[] = [];
+    for (const take of [1, 3, 5]) for (let k = 0; k < take && b.length < drawn.lambda; k++) b.push(drawn.sample());
+    while (b.length < drawn.lambda) b.push(drawn.sample());
+    assert.deepEqual(b.map((x) => [...x]), a.map((x) => [...x]), `generation ${g}`);
+    whole.tell(a, a.map(f));
+    drawn.tell(b, b.map(f));
+  }
+  assert.ok(whole.generation === 40 && f(whole.mean) < f(new Float64Array(16).fill(1)), 'the search went somewhere');
+});
