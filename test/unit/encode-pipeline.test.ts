@@ -150,20 +150,26 @@ test('a viewer joining a running size gets the latest frame right away', async (
   pipeline.close();
 });
 
-test('uncapped, the loop keeps a second frame in the runtime; frames still publish in order, and stop joins both', async () => {
+/**
+ * The stage over the real runtime behind a wrapper that takes `delay(call)` ms more per frame (a
+ * frame of a real model takes longer than a turn of the event loop) and counts how many frames
+ * are in it at once; `lanes` makes it look like a pool. Runs until `count` frames published.
+ */
+async function runStage(opts: { fps: number; count: number; delay: (call: number) => number; lanes?: number }) {
+  const runtime = model.runtime;
+  let calls = 0;
   let inRuntime = 0;
   let most = 0;
-  const runtime = model.runtime;
-  // the real runtime, counted: how many frames are between their engine step and their picture
-  const counted = {
+  const wrapped = {
     ...runtime,
     manifest: runtime.manifest,
     device: runtime.device,
+    lanes: opts.lanes,
     generate: async (...args: Parameters<typeof runtime.generate>) => {
+      const ms = opts.delay(calls++);
       most = Math.max(most, ++inRuntime);
       try {
-        // as long as a frame of a real model takes, longer than a turn of the event loop
-        await new Promise((r) => setTimeout(r, 4));
+        await new Promise((r) => setTimeout(r, ms));
         return await runtime.generate(...args);
       } finally {
         inRuntime--;
@@ -171,85 +177,42 @@ test('uncapped, the loop keeps a second frame in the runtime; frames still publi
     },
     close: () => runtime.close(),
   };
-  const stage = new Stage({ model: { ...model, runtime: counted }, presets: new PresetStore(path.join(tmp, 'presets')), fps: 0 });
+  const stage = new Stage({ model: { ...model, runtime: wrapped }, presets: new PresetStore(path.join(tmp, 'presets')), fps: opts.fps });
   const indexes: number[] = [];
   stage.on('frame', (f) => indexes.push(f.info.index));
   stage.start();
-  await waitFor(() => indexes.length >= 40, 10000, '40 uncapped frames');
+  await waitFor(() => indexes.length >= opts.count, 10000, `${opts.count} frames`);
   await stage.stop();
-  const stopped = indexes.length;
-  assert.equal(most, 2, 'a second frame was in the runtime while the first was being made');
+  const skipped = (await stage.metrics.skipped.get()).values.reduce((n, v) => n + v.value, 0);
+  return { indexes, most, skipped };
+}
+
+const inOrder = (indexes: number[]) => {
   assert.deepEqual(indexes, [...indexes].sort((a, b) => a - b), 'published in order');
   assert.equal(new Set(indexes).size, indexes.length, 'each index once');
+};
+
+test('uncapped, the loop keeps a second frame in the runtime; frames still publish in order, and stop joins both', async () => {
+  const { indexes, most } = await runStage({ fps: 0, count: 40, delay: () => 4 });
+  const stopped = indexes.length;
+  assert.equal(most, 2, 'a second frame was in the runtime while the first was being made');
+  inOrder(indexes);
   await new Promise((r) => setTimeout(r, 50));
   assert.equal(indexes.length, stopped, 'nothing publishes after stop() resolved');
 });
 
 test('with a pool, frames that come back out of order still publish in order', async () => {
-  const runtime = model.runtime;
-  let calls = 0;
-  let inRuntime = 0;
-  let most = 0;
-  // two lanes over the real runtime; every other frame is slow, so later frames finish first
-  const pool = {
-    ...runtime,
-    manifest: runtime.manifest,
-    device: runtime.device,
-    lanes: 2,
-    generate: async (...args: Parameters<typeof runtime.generate>) => {
-      const slow = calls++ % 2 === 0;
-      most = Math.max(most, ++inRuntime);
-      try {
-        await new Promise((r) => setTimeout(r, slow ? 15 : 4));
-        return await runtime.generate(...args);
-      } finally {
-        inRuntime--;
-      }
-    },
-    close: () => runtime.close(),
-  };
-  const stage = new Stage({ model: { ...model, runtime: pool }, presets: new PresetStore(path.join(tmp, 'presets')), fps: 0 });
-  const indexes: number[] = [];
-  stage.on('frame', (f) => indexes.push(f.info.index));
-  stage.start();
-  await waitFor(() => indexes.length >= 40, 10000, '40 uncapped frames');
-  await stage.stop();
+  // two lanes; every other frame is slow, so later frames finish first
+  const { indexes, most } = await runStage({ fps: 0, count: 40, lanes: 2, delay: (call) => (call % 2 === 0 ? 15 : 4) });
   assert.equal(most, 4, 'two frames per lane were in the making');
-  assert.deepEqual(indexes, [...indexes].sort((a, b) => a - b), 'published in order');
-  assert.equal(new Set(indexes).size, indexes.length, 'each index once');
+  inOrder(indexes);
   assert.equal(indexes.at(-1)! - indexes[0], indexes.length - 1, 'no frame lost');
 });
 
 test('capped, a frame that runs long does not hold back the next slot: it starts on time and no slot is lost', async () => {
-  const runtime = model.runtime;
-  let calls = 0;
-  let inRuntime = 0;
-  let most = 0;
-  // the real runtime; the fourth frame stalls for more than two slots (a stalled core)
-  const stalling = {
-    ...runtime,
-    manifest: runtime.manifest,
-    device: runtime.device,
-    generate: async (...args: Parameters<typeof runtime.generate>) => {
-      const stall = ++calls === 4;
-      most = Math.max(most, ++inRuntime);
-      try {
-        await new Promise((r) => setTimeout(r, stall ? 110 : 4));
-        return await runtime.generate(...args);
-      } finally {
-        inRuntime--;
-      }
-    },
-    close: () => runtime.close(),
-  };
-  const stage = new Stage({ model: { ...model, runtime: stalling }, presets: new PresetStore(path.join(tmp, 'presets')), fps: 20 });
-  const indexes: number[] = [];
-  stage.on('frame', (f) => indexes.push(f.info.index));
-  stage.start();
-  await waitFor(() => indexes.length >= 10, 10000, '10 frames at 20 fps');
-  await stage.stop();
+  // the fourth frame stalls for more than two slots at 20 fps (a stalled core)
+  const { indexes, most, skipped } = await runStage({ fps: 20, count: 10, delay: (call) => (call === 3 ? 110 : 4) });
   assert.ok(most >= 2, 'the next slot started while the long frame was still running');
-  const skipped = (await stage.metrics.skipped.get()).values.reduce((n, v) => n + v.value, 0);
   assert.equal(skipped, 0, 'no slot was skipped');
   assert.deepEqual(indexes.slice(0, 10), [...Array(10).keys()].map((i) => indexes[0] + i), 'every slot, in order');
 });
