@@ -155,7 +155,7 @@ async function serve(args: string[]): Promise<void> {
   const { url, stage, token } = server;
   const m = stage.model.manifest;
   const lines = [
-    `latentstage serving ${m.name} (${m.id}, ${m.resolution.width}x${m.resolution.height}) on ${stage.model.runtime.device}`,
+    `latentstage serving ${m.name} (${m.id}, ${m.resolution.width}x${m.resolution.height}) on ${stage.model.runtime.device}${(stage.model.runtime.lanes ?? 1) > 1 ? ` (${stage.model.runtime.lanes} runtime workers)` : ''}`,
     `  control page   ${url}/`,
     `  projector      ${url}/sketches/projector/`,
     `  frames (ws)    ${url.replace('http', 'ws')}/frames?format=jpeg&size=512`,
