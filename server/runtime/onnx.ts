@@ -35,7 +35,7 @@ export async function createOnnxRuntime(dir: string, manifest: Manifest, opts: O
   const open = async (d: Device) => {
     const out: Partial<Record<keyof typeof files, ort.InferenceSession>> = {};
     for (const [role, f] of Object.entries(files) as [keyof typeof files, string | undefined][]) {
-      if (!f) continue;
+      if (!f || opts.skip?.includes(role as 'text' | 'prior')) continue;
       try {
         out[role] = await createSession(path.join(dir, f), d, opts.threads, opts.spin ?? false);
       } catch (err) {

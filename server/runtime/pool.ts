@@ -28,14 +28,20 @@ export class RuntimePool extends EventEmitter<WorkerRuntimeEvents> implements Ru
       m.on('restartFailed', (err) => this.emit('restartFailed', err));
     }
     const first = members[0];
-    if (first.encodeText) this.encodeText = (ids, batch) => this.route((rt) => rt.encodeText!(ids, batch));
+    // prompts (text encoder, prior) go to the first worker, the only one that loads those networks
+    if (first.encodeText) this.encodeText = (ids, batch) => this.route((rt) => rt.encodeText!(ids, batch), 1);
     if (first.encodeImage) this.encodeImage = (images, batch) => this.route((rt) => rt.encodeImage!(images, batch));
-    if (first.prior) this.prior = (embedding, batch): Promise<PriorOutput> => this.route((rt) => rt.prior!(embedding, batch));
+    if (first.prior) this.prior = (embedding, batch): Promise<PriorOutput> => this.route((rt) => rt.prior!(embedding, batch), 1);
   }
 
-  /** `size` workers (at least 1) on the same model folder and options. */
+  /**
+   * `size` workers (at least 1) on the same model folder and options. The first loads every
+   * network; the others only what frames and the search need (generator, refiner, image encoder).
+   */
   static async create(dir: string, manifest: Manifest, size: number, opts: RuntimeOptions = {}): Promise<RuntimePool> {
-    const started = await Promise.allSettled(Array.from({ length: Math.max(1, size) }, () => WorkerRuntime.create(dir, manifest, opts)));
+    const started = await Promise.allSettled(
+      Array.from({ length: Math.max(1, size) }, (_, i) => WorkerRuntime.create(dir, manifest, i === 0 ? opts : { ...opts, skip: ['text', 'prior'] })),
+    );
     const members = started.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
     const failed = started.find((s): s is PromiseRejectedResult => s.status === 'rejected');
     if (failed) {
@@ -76,17 +82,18 @@ export class RuntimePool extends EventEmitter<WorkerRuntimeEvents> implements Ru
     await Promise.all(this.members.map((m) => m.close()));
   }
 
-  /** Run a call on the least busy running worker (ties rotate), counting it while in flight. */
-  private async route<T>(call: (rt: WorkerRuntime) => Promise<T>): Promise<T> {
+  /** Run a call on the least busy running worker among the first `among` (ties rotate), counting it while in flight. */
+  private async route<T>(call: (rt: WorkerRuntime) => Promise<T>, among = this.members.length): Promise<T> {
     const n = this.members.length;
+    const all = among >= n;
     let best = -1;
-    for (let k = 0; k < n; k++) {
-      const i = (this.turn + k) % n;
+    for (let k = 0; k < Math.min(among, n); k++) {
+      const i = all ? (this.turn + k) % n : k;
       const ok = this.members[i].state === 'running';
       const bestOk = best >= 0 && this.members[best].state === 'running';
       if (best < 0 || (ok && !bestOk) || (ok === bestOk && this.busy[i] < this.busy[best])) best = i;
     }
-    this.turn = (best + 1) % n;
+    if (all) this.turn = (best + 1) % n;
     this.busy[best]++;
     try {
       return await call(this.members[best]);

@@ -19,6 +19,11 @@ export interface RuntimeOptions {
    * sketches on the same machine need, for about 12% more raw throughput.
    */
   spin?: boolean;
+  /**
+   * Networks not to load (a pool's extra workers make frames only: prompts are encoded by the
+   * first). The runtime then lacks the matching calls, as if the model had no such network.
+   */
+  skip?: ('text' | 'prior')[];
   warn?: (message: string) => void;
   /** Start-up facts worth a log line (e.g. the TF.js backend in use). */
   info?: (message: string) => void;

@@ -113,7 +113,7 @@ export async function createTfjsRuntime(dir: string, manifest: Manifest, opts: R
   const closeAll = () => Object.values(models).forEach((m) => m?.dispose());
   try {
     for (const [role, f] of Object.entries(files) as [keyof typeof files, string | undefined][]) {
-      if (!f) continue;
+      if (!f || opts.skip?.includes(role as 'text' | 'prior')) continue;
       try {
         models[role] = await openModel(tf, dir, f);
       } catch (err) {

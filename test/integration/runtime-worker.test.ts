@@ -98,6 +98,14 @@ test('the steering search goes on after a runtime worker crash', async () => {
 test('uncapped with two workers: frames arrive in order, a worker crash is recovered, shutdown joins both', async () => {
   const { logger, lines } = capturedLogger();
   const s = await startTestServer({ fps: 0, workers: 2, logger });
+  try {
+    await twoWorkers(s, lines);
+  } finally {
+    await s.stop();
+  }
+});
+
+async function twoWorkers(s: Awaited<ReturnType<typeof startTestServer>>, lines: { level: number; msg: string }[]): Promise<void> {
   const pool = s.stage.model.runtime;
   assert.ok(pool instanceof RuntimePool, 'the server runs a pool of workers');
   assert.equal(pool.lanes, 2);
@@ -112,10 +120,15 @@ test('uncapped with two workers: frames arrive in order, a worker crash is recov
   await waitFor(() => indexes.at(-1)! > atRestart + 20, 20000, 'frames after the restart');
   assert.deepEqual((await (await fetch(`${s.url}/api/state`)).json()).runtime, { worker: 'running', crashes: 1 });
   assert.equal(await metric(s.url, 'latentstage_runtime_worker_crashes_total'), 1);
+  // prompts are encoded by the first worker, the only one with the text encoder and prior
+  assert.ok(!pool.members[1].encodeText && !pool.members[1].prior);
+  const prompted = await s.command({ type: 'prompt', text: 'robot' });
+  assert.equal(prompted.status, 200, JSON.stringify(prompted.body));
+  assert.equal(prompted.body.prompt.text, 'robot');
   viewer.close();
   for (let i = 1; i < indexes.length; i++) assert.ok(indexes[i] > indexes[i - 1], `frame ${indexes[i]} after ${indexes[i - 1]}`);
   const exits = pool.members.map((m) => new Promise<number>((r) => m.worker!.once('exit', r)));
-  await s.stop();
+  await s.stop(); // (stopping twice is harmless: close() is idempotent)
   assert.deepEqual(await Promise.all(exits), [0, 0], 'both workers released their sessions and exited');
   assert.equal(pool.state, 'closed');
-});
+}

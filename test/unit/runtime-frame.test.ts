@@ -88,9 +88,15 @@ test('a pool makes the same frames, two at once on two workers', async () => {
     assert.deepEqual(Buffer.from(made[k].rgb), Buffer.from(expected.rgb), `frame ${k}`);
     assert.deepEqual(Array.from(made[k].embedding!), Array.from(expected.embedding!));
   }
-  // every call of the interface goes through the pool
+  // every call of the interface goes through the pool; prompts go to the first worker, the only
+  // one that loads the text encoder
+  assert.ok(pool.members[0].encodeText && !pool.members[1].encodeText, 'the second worker skips the text encoder');
   const ids = new BigInt64Array(16).fill(1n); // the fixture text encoder reads 16 token ids
-  assert.deepEqual(Array.from(await pool.encodeText!(ids, 1)), Array.from(await local.runtime.encodeText!(ids, 1)));
+  const busy = pool.members[0].frame(zs[0], null, false); // the first worker is now the busier one
+  const text = pool.encodeText!(ids, 1);
+  assert.deepEqual(pool.members.map((m) => m.inFlight), [2, 0], 'text went to the first worker anyway');
+  await busy;
+  assert.deepEqual(Array.from(await text), Array.from(await local.runtime.encodeText!(ids, 1)));
   assert.deepEqual(Array.from(await pool.generate(zs[0], 1, null, { refine: false })), Array.from(await local.runtime.generate(zs[0], 1, null, { refine: false })));
   assert.deepEqual(pool.members.map((m) => m.inFlight), [0, 0]);
 });
