@@ -21,7 +21,7 @@ export function toEncoderInput(images: Float32Array, batch: number, m: Manifest,
   const box = !same && w === h && w % s === 0 ? w / s : 0;
   const out = new Float32Array(batch * 3 * s * s);
   const plane = w * h;
-  if (box && !nhwc) return boxDown(images, batch, w, s, box, elo, k, glo, out);
+  if (box) return boxDown(images, batch, w, s, box, elo, k, glo, nhwc, out);
   for (let b = 0; b < batch; b++) {
     const src = b * 3 * plane;
     const dst = b * 3 * s * s;
@@ -30,12 +30,7 @@ export function toEncoderInput(images: Float32Array, batch: number, m: Manifest,
         for (let x = 0; x < s; x++) {
           let v: number;
           if (same) v = images[src + c * plane + y * w + x]!;
-          else if (box) {
-            let sum = 0;
-            const p = src + c * plane + y * box * w + x * box;
-            for (let dy = 0; dy < box; dy++) for (let dx = 0; dx < box; dx++) sum += images[p + dy * w + dx]!;
-            v = sum / (box * box);
-          } else {
+          else {
             // pixel-centre aligned bilinear sampling
             const fx = Math.min(w - 1, Math.max(0, ((x + 0.5) * w) / s - 0.5));
             const fy = Math.min(h - 1, Math.max(0, ((y + 0.5) * h) / s - 0.5));
@@ -59,23 +54,28 @@ export function toEncoderInput(images: Float32Array, batch: number, m: Manifest,
   return out;
 }
 
-/** Whole-factor area downscale of square NCHW images, mapped to the encoder's range (the common case, kept fast). */
-function boxDown(images: Float32Array, batch: number, w: number, s: number, f: number, elo: number, k: number, glo: number, out: Float32Array): Float32Array {
+/**
+ * Whole-factor area downscale of square NCHW images, mapped to the encoder's range and written in
+ * its layout (the common case, kept fast: row by row, sequential reads).
+ */
+function boxDown(images: Float32Array, batch: number, w: number, s: number, f: number, elo: number, k: number, glo: number, nhwc: boolean, out: Float32Array): Float32Array {
   const inv = 1 / (f * f);
-  for (let p = 0; p < batch * 3; p++) {
-    const src = p * w * w;
-    const dst = p * s * s;
-    for (let y = 0; y < s; y++) {
-      const row = dst + y * s;
-      for (let dy = 0; dy < f; dy++) {
-        let i = src + (y * f + dy) * w;
-        for (let x = 0; x < s; x++) {
-          let sum = 0;
-          for (let dx = 0; dx < f; dx++) sum += images[i++]!;
-          out[row + x]! += sum;
+  const acc = new Float32Array(s);
+  for (let b = 0; b < batch; b++) {
+    for (let c = 0; c < 3; c++) {
+      const src = (b * 3 + c) * w * w;
+      for (let y = 0; y < s; y++) {
+        acc.fill(0);
+        for (let dy = 0; dy < f; dy++) {
+          let i = src + (y * f + dy) * w;
+          for (let x = 0; x < s; x++) {
+            let sum = 0;
+            for (let dx = 0; dx < f; dx++) sum += images[i++]!;
+            acc[x]! += sum;
+          }
         }
+        for (let x = 0; x < s; x++) out[nhwc ? ((b * s + y) * s + x) * 3 + c : ((b * 3 + c) * s + y) * s + x] = elo + (acc[x]! * inv - glo) * k;
       }
-      for (let x = 0; x < s; x++) out[row + x] = elo + (out[row + x]! * inv - glo) * k;
     }
   }
   return out;
