@@ -10,7 +10,7 @@ import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
 import { readManifest } from '../../server/model/manifest.ts';
 import { loadModel } from '../../server/model/load.ts';
-import { percentile, round, benchModel, serveChild, metric } from './util.ts';
+import { percentile, round, benchModel, serveChild, metric, metrics } from './util.ts';
 import { commandLatency } from './live.ts';
 import { availableParallelism } from 'node:os';
 import { planWorkers, type WorkerPlan } from '../../server/runtime/pool.ts';
@@ -140,15 +140,6 @@ async function rawFps(dir: string, seconds: number): Promise<number> {
   const fps = n / ((performance.now() - t0) / 1000);
   await model.runtime.close();
   return fps;
-}
-
-/** Several samples from one /metrics scrape (scrapes reset the event-loop delay histogram); names are regex source. */
-async function metrics(url: string, names: string[]): Promise<number[]> {
-  const text = await (await fetch(`${url}/metrics`)).text();
-  return names.map((name) => {
-    const m = text.match(new RegExp(`^${name}(?:\\{[^}]*\\})? ([0-9.eE+-]+)$`, 'm'));
-    return m ? Number(m[1]) : Number.NaN;
-  });
 }
 
 /** Frames produced per second over a window, and the event-loop delay p99 (ms) in that window. */

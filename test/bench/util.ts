@@ -66,9 +66,19 @@ export async function serveChild(args: string[], root = ROOT): Promise<ServerChi
   };
 }
 
+/**
+ * Several Prometheus sample values from one /metrics scrape (first match each; NaN when absent).
+ * Names are regex source. One scrape matters: a scrape resets the event-loop delay window.
+ */
+export async function metrics(url: string, names: string[]): Promise<number[]> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  return names.map((name) => {
+    const m = text.match(new RegExp(`^${name}(?:\\{[^}]*\\})? ([0-9.eE+-]+)$`, 'm'));
+    return m ? Number(m[1]) : Number.NaN;
+  });
+}
+
 /** Read one Prometheus sample value by name (first match). */
 export async function metric(url: string, name: string): Promise<number> {
-  const text = await (await fetch(`${url}/metrics`)).text();
-  const m = text.match(new RegExp(`^${name}(?:\\{[^}]*\\})? ([0-9.eE+-]+)$`, 'm'));
-  return m ? Number(m[1]) : Number.NaN;
+  return (await metrics(url, [name]))[0]!;
 }
