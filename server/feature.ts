@@ -44,7 +44,7 @@ export interface FeatureState {
   warnings: string[];
   /** Steering: how the prompt's parts were understood through the model's lexicon ("blaze -> fire"). */
   understood: string[];
-  /** Steering: similarity of the latest frame to the active prompt (null without one). */
+  /** Steering: similarity of the latest measured frame to the active prompt, held between measurements (null without a prompt). */
   similarity: number | null;
   steering: SteeringStatus;
   tempo: TempoStatus;

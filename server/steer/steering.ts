@@ -97,7 +97,7 @@ export class Steering implements Feature {
           : model.runtime.encodeImage
             ? 'search'
             : 'none';
-    this.gauge = new Gauge({ name: 'latentstage_similarity', help: 'Similarity of the latest frame to the active prompt (NaN without one)', registers: [stage.metrics.registry] });
+    this.gauge = new Gauge({ name: 'latentstage_similarity', help: 'Similarity of the latest measured frame to the active prompt (NaN without one)', registers: [stage.metrics.registry] });
     this.gauge.set(NaN);
     if (!(model.runtime.encodeImage && m.image)) {
       this.measure = undefined;
@@ -160,6 +160,7 @@ export class Steering implements Feature {
       const condition = stage.engine.condition ? new Float64Array(stage.engine.conditionDim) : undefined;
       ctx.apply({ type: 'target', region: neutral, condition, fade });
       this.active = null;
+      this.hold(NaN);
       this.setWarnings([]);
       this.restartSearch();
       return;
@@ -209,12 +210,26 @@ export class Steering implements Feature {
       embed: asked !== null,
       score: (embedding) => {
         const s = embedding && asked && this.active === asked ? promptScore(embedding, asked.prompt) : NaN;
-        this.lastSimilarity = Number.isFinite(s) ? s : null;
-        this.gauge.set(s);
+        this.hold(s);
         return s;
       },
     };
   };
+
+  /**
+   * The gauge and status hold the last measured similarity while a prompt is active: a frame that
+   * was not measured (asked before the prompt changed, or in flight across a change) leaves them as
+   * they are. They read NaN (null in the state) only without an active prompt.
+   */
+  private hold(s: number): void {
+    if (!this.active) {
+      this.lastSimilarity = null;
+      this.gauge.set(NaN);
+    } else if (Number.isFinite(s)) {
+      this.lastSimilarity = s;
+      this.gauge.set(s);
+    }
+  }
 
   /** Similarity of any generated image (generator output at the model's resolution) to the active prompt. */
   async judge(image: Float32Array): Promise<number> {
