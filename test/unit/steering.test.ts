@@ -8,7 +8,7 @@ import { DEFAULT_WORDS } from '../fixtures/onnx.ts';
 import { loadModel, type Model } from '../../server/model/load.ts';
 import { readManifest, manifestFiles } from '../../server/model/manifest.ts';
 import { DEFAULT_MODEL } from '../../server/server.ts';
-import { presetSchema } from '../../server/presets.ts';
+import { presetSchema } from '../../server/preset-schema.ts';
 
 const FADE = 2;
 const FPS = 30;
