@@ -9,13 +9,14 @@ import { pino, type Logger } from 'pino';
 import { loadModel } from './model/load.ts';
 import { Stage } from './stage.ts';
 import type { Feature } from './feature.ts';
-import { PresetStore, Presets } from './presets.ts';
+import { PresetStore } from './presets.ts';
+import { attachPerformance } from './performance.ts';
 import { Recorder } from './record/recorder.ts';
 import { Streamer } from './record/stream.ts';
-import { Steering } from './steer/steering.ts';
-import { Scheduler } from './steer/schedule.ts';
-import { Modulation } from './mod/feature.ts';
+import type { Steering } from './steer/steering.ts';
+import type { Scheduler } from './steer/schedule.ts';
 import { MidiMap } from './mod/midi-map.ts';
+import type { Model } from './model/load.ts';
 import { createHttpApp } from './surfaces/http.ts';
 import { createFramesSurface } from './surfaces/frames-ws.ts';
 import { createControlSurface } from './surfaces/control-ws.ts';
@@ -94,6 +95,41 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
   const worker = opts.worker ?? true;
   const plan = worker ? planWorkers({ fps: opts.fps ?? 60, device: opts.device, workers: opts.workers, threads: opts.threads, cores: availableParallelism() }) : { workers: 1, threads: opts.threads };
   const model = await loadModel(opts.model ?? DEFAULT_MODEL, { device: opts.device, ...plan, warn: (m) => log.warn(m), info: (m) => log.info(m), worker });
+  // What startup has opened so far, closed in reverse order when a later step fails (the port is
+  // taken, OSCQuery is refused, a feature fails to load): the runtime and its worker threads, the
+  // features (the OSC socket, OSCQuery's server), the surfaces. Nothing is left running.
+  const opened: Opened[] = [{ name: 'runtime', close: () => model.runtime.close() }];
+  try {
+    return await assemble(opts, { log, host, token, access, jpegQuality, startOsc, model }, opened);
+  } catch (err) {
+    for (const o of opened.reverse()) {
+      try {
+        await o.close();
+      } catch (closeErr) {
+        log.error({ err: closeErr }, `closing ${o.name} after a failed start failed`);
+      }
+    }
+    throw err;
+  }
+}
+
+interface Opened {
+  name: string;
+  close(): unknown;
+}
+
+interface Assembly {
+  log: Logger;
+  host: string;
+  token: string | null;
+  access: Access;
+  jpegQuality: number;
+  startOsc: Awaited<ReturnType<typeof prepareOsc>> | null;
+  model: Model;
+}
+
+/** Everything after the model: the stage, its features, the surfaces, the port; what it opens goes on `opened`. */
+async function assemble(opts: ServerOptions, { log, host, token, access, jpegQuality, startOsc, model }: Assembly, opened: Opened[]): Promise<RunningServer> {
   const stage = new Stage({
     model,
     fps: opts.fps,
@@ -101,16 +137,15 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
     presets: new PresetStore(opts.presets ?? path.join(ROOT, 'presets')),
     params: opts.params,
   });
+  opened.push({ name: 'features', close: () => stage.closeFeatures((name, err) => log.error({ err }, `closing ${name} failed`)) });
   stage.on('failure', (err) => {
     if (!(err instanceof RuntimeCrashError)) log.error({ err }, 'frame generation failed');
   });
   if (model.runtime instanceof WorkerRuntime || model.runtime instanceof RuntimePool) stage.use(watchWorker(stage, model.runtime, log));
-  // The features, composed (see feature.ts); they close in reverse order.
-  const steering = stage.use(await Steering.attach(stage, { log: { warn: (m) => log.warn(m), error: (m) => log.error(m) } }));
-  const scheduler = stage.use(new Scheduler(stage, log));
-  stage.use(new Modulation(stage));
+  // The features that decide how a walk plays (performance.ts), then the live-only ones; they
+  // close in reverse order.
+  const { steering, scheduler } = await attachPerformance(stage, { log: { warn: (m) => log.warn(m), error: (m) => log.error(m) } });
   stage.use(await MidiMap.open(stage.presets.dir, log));
-  stage.use(new Presets(stage.presets, stage));
   const recorder = stage.use(new Recorder(stage, { dir: opts.recordings ?? path.join(ROOT, 'recordings'), log }));
   const streamer = stage.use(new Streamer(stage, log));
 
@@ -118,6 +153,14 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
   const app = createHttpApp(stage, { access, jpegQuality, closing: closing.signal, root: ROOT });
   const frames = createFramesSurface(stage, { jpegQuality });
   const control = createControlSurface(stage);
+  opened.push({
+    name: 'surfaces',
+    close: () => {
+      closing.abort();
+      frames.close();
+      control.close();
+    },
+  });
   const refused = () => stage.metrics.errors.inc({ surface: 'http' });
   const http: Server = createServer(frontDoor(access, refused, app));
   const reject = (socket: Duplex, status: string, text: string) => {
@@ -151,10 +194,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
     try {
       oscQuery = await startOscQuery(stage, { port: q.port, host: oscHost, oscHost, oscPort: osc.port, prefix: opts.osc?.prefix ?? DEFAULT_PREFIX, advertise: q.advertise, log });
     } catch (err) {
-      if (!q.optional || (err as NodeJS.ErrnoException).code !== 'EADDRINUSE') {
-        await stage.closeFeatures();
-        throw err;
-      }
+      if (!q.optional || (err as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw err;
       log.warn(`OSCQuery port ${q.port} is in use: OSCQuery is off (choose another with --oscquery-port N)`);
     }
   }

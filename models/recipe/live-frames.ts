@@ -1,6 +1,6 @@
 // Live-walk frames for the evaluation: drives the real server path (prompt language, lexicon,
-// text encoder, prior, steering, engine walk, ONNX generator) on a hand-driven stage and dumps
-// the frames for evaluate-live.py to judge.
+// text encoder, prior, steering, engine walk, ONNX generator: the live server's performance,
+// server/performance.ts) on a hand-driven stage and dumps the frames for evaluate-live.py to judge.
 //
 //   node --import tsx models/recipe/live-frames.ts PROMPTS.json OUT.u8 [--model models/emoji-64]
 //     [--fade 1.5] [--dwell 3] [--fps 5] [--samples 2] [--search 0|1] [--seed 1] [--truncation t]
@@ -11,8 +11,12 @@
 // uint8 (RGB); OUT.u8.json: size, per-prompt understanding and warnings, mean similarity.
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { tmpdir } from 'node:os';
 import { loadModel } from '../../server/model/load.ts';
-import { drivenStage } from '../../test/helpers/steer.ts';
+import { Stage } from '../../server/stage.ts';
+import { PresetStore } from '../../server/presets.ts';
+import { attachPerformance } from '../../server/performance.ts';
+import type { Frame } from '../../server/frames/frame.ts';
 
 function flag(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -35,7 +39,21 @@ const truncation = flag('truncation', '');
 
 const prompts = JSON.parse(readFileSync(promptsFile, 'utf8')) as string[];
 const model = await loadModel(modelDir);
-const d = await drivenStage(model, { seed });
+const stage = new Stage({ model, presets: new PresetStore(path.join(tmpdir(), 'latentstage-no-presets')), seed, fps: 30 });
+const performance = await attachPerformance(stage, { steering: { live: false } });
+const d = {
+  stage,
+  steering: performance.steering,
+  /** Produce `n` frames at `fps`; with `search`, one search generation after each. */
+  async run(n: number, o: { search: boolean; fps: number }): Promise<Frame[]> {
+    const frames: Frame[] = [];
+    for (let i = 0; i < n; i++) {
+      frames.push(await stage.produce(1 / o.fps));
+      await performance.settle(o.search);
+    }
+    return frames;
+  },
+};
 await d.stage.dispatch({ type: 'set', search: search ? 1 : 0, ...(truncation ? { truncation: Number(truncation) } : {}) }, 'eval');
 const frameCount = Math.round(dwell * fps);
 const takeAt = new Set(Array.from({ length: samples }, (_, i) => frameCount - 1 - Math.floor((i * frameCount) / (2 * samples))));
