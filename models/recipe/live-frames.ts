@@ -67,7 +67,7 @@ for (const [i, text] of prompts.entries()) {
   const taken = frames.filter((_, k) => takeAt.has(k));
   for (const f of taken) chunks.push(f.rgb);
   size = [taken[0]!.height, taken[0]!.width];
-  const st = d.stage.state() as Record<string, unknown>;
+  const st = d.stage.state();
   meta.push({ prompt: text, understood: st.understood ?? [], warnings: st.warnings ?? [], similarity: taken.reduce((a, f) => a + f.info.similarity, 0) / taken.length });
   if (i % 100 === 99) console.error(`${i + 1}/${prompts.length} prompts, ${((Date.now() - t0) / 1000).toFixed(0)} s`);
 }
