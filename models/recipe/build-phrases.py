@@ -67,7 +67,7 @@ def main():
     ap.add_argument("--out", default=os.path.join(HERE, "..", "emoji-64"))
     ap.add_argument("--top-members", type=int, default=0, help="keep at most this many members per group word (0: all)")
     ap.add_argument("--top-gloss", type=int, default=10)
-    ap.add_argument("--min-gloss", type=float, default=0.2)
+    ap.add_argument("--min-gloss", type=float, default=0.3)
     ap.add_argument("--explain", default="")
     args = ap.parse_args()
 
