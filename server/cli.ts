@@ -132,7 +132,7 @@ async function serve(args: string[]): Promise<void> {
   const model = o.model ?? DEFAULT_MODEL;
   if (!existsSync(path.join(model, MANIFEST))) {
     const which = o.model ? `no model at ${model} (${MANIFEST} missing)` : `no model is installed at ${model}`;
-    throw new UsageError(`${which}. Pass --model DIR with a model folder (see README: Models).`);
+    throw new UsageError(`${which}. Pass --model DIR with a model folder (see models/README.md).`);
   }
   const server = await startServer({
     model,
@@ -165,7 +165,7 @@ async function serve(args: string[]): Promise<void> {
     `  metrics        ${url}/metrics`,
   ];
   const osc = stage.state().osc;
-  if (osc) lines.push(`  OSC (udp)      ${osc.host}:${osc.port} ${osc.prefix}/... (README: OSC)`);
+  if (osc) lines.push(`  OSC (udp)      ${osc.host}:${osc.port} ${osc.prefix}/... (server/surfaces/osc/README.md)`);
   if (server.oscQuery) lines.push(`  OSCQuery       http://${osc?.host ?? o.host ?? '127.0.0.1'}:${server.oscQuery.port}/`);
   if (token) lines.push(`  control token  ${token}  (open ${url}/?token=${token} once; the page remembers it)`);
   console.log(lines.join('\n'));

@@ -1,6 +1,6 @@
 // The OSC address table, generated from the command vocabulary and the parameter table: every
 // numeric and enum parameter gets an address, so a new parameter is playable over OSC at once.
-// The README table comes from oscTableMarkdown().
+// The address table in server/surfaces/osc/README.md comes from oscTableMarkdown() (npm run docs).
 import { numericParams, numericParamNames, enumParams } from '../../params.ts';
 import type { OscArg } from './wire.ts';
 import { toNumber, toInt, toText, toLevel, toChoice, OscArgError } from './args.ts';
