@@ -11,6 +11,7 @@ import sys
 # kind -> "module:function"; function(out: str, seed: int) writes the fixture.
 FIXTURES = {
     "nvlabs-sg2": "latentstage.fixtures_stylegan:nvlabs_sg2",
+    "nvlabs-other": "latentstage.fixtures_stylegan:nvlabs_other",
     "hostile-pkl": "latentstage.fixtures_stylegan:hostile_pkl",
 }
 

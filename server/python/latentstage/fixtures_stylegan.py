@@ -73,3 +73,14 @@ def hostile_pkl(out, seed=0):
     import pickle
     with open(out, "wb") as f:
         pickle.dump({"G_ema": _WritesAFile(out + ".pwned"), "training_set_kwargs": {}}, f)
+
+
+def nvlabs_other(out, seed=0):
+    """A well-formed NVlabs persistent pickle whose generator is another architecture (a small
+    convolutional decoder): the importer must say it is not a StyleGAN."""
+    torch.manual_seed(seed)
+    net = torch.nn.Module()
+    net.add_module("fc", torch.nn.Linear(16, 64))
+    net.add_module("deconv", torch.nn.ConvTranspose2d(4, 3, 4, 2, 1))
+    G = nw.Persistent(net, "Generator", "# a different network (stand-in source text)\n", init_kwargs=dict(z_dim=16))
+    nw.dump({"G": G, "G_ema": G, "training_set_kwargs": nw.easydict({})}, out)
