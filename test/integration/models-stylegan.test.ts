@@ -12,7 +12,7 @@ import { parseFrameHeader, HEADER_BYTES } from '../../server/frames/header.ts';
 import { startTestServer } from '../helpers/server.ts';
 import { importModel, makeFixture, maxAbsDiff, normals, tempDir, torchGenerate } from '../helpers/models.ts';
 
-const FIXTURES = ['nvlabs-sg2'] as const;
+const FIXTURES = ['nvlabs-sg2', 'nvlabs-sg3', 'nvlabs-sg3r', 'rosinality-sg2'] as const;
 const tmp = tempDir();
 const folders: Record<string, string> = {};
 
@@ -28,6 +28,7 @@ for (const kind of FIXTURES) {
     const dir = folders[kind];
     const m = await readManifest(dir);
     assert.equal(m.latent?.space, 'w');
+    assert.equal(m.torch?.generator?.arch, kind.startsWith('nvlabs-sg3') ? 'stylegan3' : 'stylegan2');
     assert.deepEqual(m.generator.truncation, { input: 'truncation', default: 1 });
     assert.ok(m.torch?.generator && existsSync(path.join(dir, m.torch.generator.weights)));
     const batch = 3;

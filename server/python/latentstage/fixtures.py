@@ -11,6 +11,9 @@ import sys
 # kind -> "module:function"; function(out: str, seed: int) writes the fixture.
 FIXTURES = {
     "nvlabs-sg2": "latentstage.fixtures_stylegan:nvlabs_sg2",
+    "nvlabs-sg3": "latentstage.fixtures_stylegan:nvlabs_sg3",
+    "nvlabs-sg3r": "latentstage.fixtures_stylegan:nvlabs_sg3r",
+    "rosinality-sg2": "latentstage.fixtures_stylegan:rosinality_sg2",
     "nvlabs-other": "latentstage.fixtures_stylegan:nvlabs_other",
     "hostile-pkl": "latentstage.fixtures_stylegan:hostile_pkl",
 }
