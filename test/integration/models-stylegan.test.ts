@@ -120,3 +120,31 @@ test('without a Python that has torch, import says what to install', async () =>
   assert.match(r.stderr, /no Python 3 with PyTorch found .*no-such-python3: not found.*apt-get install --no-install-recommends python3-torch/);
   assert.equal(existsSync(path.join(tmp, 'o5')), false);
 });
+
+test('--fp16 stores the weights as float16: a smaller file, the same picture within float16 rounding', async () => {
+  const { statSync } = await import('node:fs');
+  for (const kind of ['nvlabs-sg2', 'nvlabs-sg3'] as const) {
+    const src = path.join(tmp, `${kind}.pkl`);
+    const dir = await importModel('stylegan', src, path.join(tmp, `${kind}-fp16`), ['--fp16']);
+    const m = await readManifest(dir);
+    assert.equal(m.torch?.generator?.dtype, 'float16');
+    const full = statSync(path.join(folders[kind], 'generator.onnx')).size;
+    const half = statSync(path.join(dir, 'generator.onnx')).size;
+    const batch = 3;
+    const z = normals(batch * m.generator.z.dim, 11);
+    const model = await loadModel(dir);
+    try {
+      const onnx = await model.runtime.generate(z, batch);
+      const ref = await torchGenerate(folders[kind], z, batch); // the float32 network
+      const diff = maxAbsDiff(onnx, ref);
+      let sq = 0;
+      for (let i = 0; i < ref.length; i++) sq += (Math.max(-1, Math.min(1, onnx[i])) - Math.max(-1, Math.min(1, ref[i]))) ** 2;
+      const psnr = 10 * Math.log10(4 / (sq / ref.length));
+      console.log(`# ${kind} --fp16: generator.onnx ${(half / 1024).toFixed(0)} KB vs ${(full / 1024).toFixed(0)} KB; vs float32 PyTorch max abs diff ${diff.toExponential(2)}, PSNR ${psnr.toFixed(1)} dB (pixels in [-1, 1])`);
+      assert.ok(half < full * 0.7, `${half} vs ${full}`);
+      assert.ok(psnr > 40, `PSNR ${psnr}`);
+    } finally {
+      await model.runtime.close();
+    }
+  }
+});
