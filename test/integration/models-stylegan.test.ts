@@ -49,6 +49,25 @@ for (const kind of FIXTURES) {
   });
 }
 
+test('the imported generators compute what the original code bases compute (NVlabs fused ops, rosinality modules)', async () => {
+  const { spawnSync } = await import('node:child_process');
+  const { findPython, PYTHON_PACKAGE_ROOT } = await import('../../server/model/python.ts');
+  const { ROOT } = await import('../../server/server.ts');
+  const py = await findPython();
+  for (const kind of FIXTURES) {
+    const src = path.join(tmp, `${kind}.${kind.startsWith('rosinality') ? 'pt' : 'pkl'}`);
+    const r = spawnSync(py.executable, [path.join(ROOT, 'test/python/stylegan_reference.py'), kind, src, folders[kind]], {
+      encoding: 'utf8',
+      env: { ...process.env, PYTHONPATH: PYTHON_PACKAGE_ROOT },
+      timeout: 120_000,
+    });
+    assert.equal(r.status, 0, r.stderr);
+    const out = JSON.parse(r.stdout.trim().split('\n').pop()!);
+    console.log(`# ${kind}: against the original's forward pass, mapping max abs diff ${out.mapping.toExponential(2)}, image ${out.image.toExponential(2)} (peak ${out.peak.toFixed(2)})`);
+    assert.ok(out.mapping <= 1e-4 && out.image <= 1e-3, JSON.stringify(out));
+  }
+});
+
 function frames(url: string, n: number): Promise<{ index: number; payload: Buffer }[]> {
   return new Promise((resolve, reject) => {
     const ws = new WebSocket(url);
