@@ -1,0 +1,1 @@
+"""latentstage model tools: importers, fixtures and reference modules (python3 -m latentstage.<module>)."""

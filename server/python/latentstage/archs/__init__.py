@@ -1,0 +1,1 @@
+"""Our own PyTorch modules for the architectures latentstage imports, loading real checkpoints by tensor name."""
