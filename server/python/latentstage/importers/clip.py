@@ -97,12 +97,20 @@ def load(src: str):
     return clip_arch.build_text(tc, ts), clip_arch.build_image(ic, vs), tok
 
 
-def existing_dim(manifest: dict) -> tuple[int | None, str]:
+def existing_dim(folder: str, manifest: dict) -> tuple[int | None, str]:
     """The embedding size the folder already relies on (its encoders or its latent bank), if any."""
-    for key in ("text", "image", "bank"):
+    for key in ("text", "image"):
         entry = manifest.get(key)
         if isinstance(entry, dict) and isinstance(entry.get("dim"), int):
-            return entry["dim"], key
+            return entry["dim"], f"{key} encoder"
+    bank = manifest.get("bank")
+    if isinstance(bank, str):
+        try:
+            header = _read_json(os.path.join(folder, bank))
+            if isinstance(header.get("imageDim"), int):
+                return header["imageDim"], "latent bank"
+        except (OSError, ValueError, AttributeError):
+            pass
     return None, ""
 
 
@@ -128,7 +136,7 @@ def run(src: str, out: str, fp16: bool) -> None:
     manifest = _read_json(mpath)
     text, image, tokenizer = load(src)
     dim = text.config["embed_dim"]
-    have, where = existing_dim(manifest)
+    have, where = existing_dim(out, manifest)
     if have is not None and have != dim:
         raise ValueError(f"this CLIP embeds in {dim} dimensions but {out} already uses {have} (its {where}): "
                          "import the CLIP that matches, or start from a fresh model folder")
