@@ -5,7 +5,10 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-export const PYTHON = process.env.LATENTSTAGE_PYTHON ?? 'python3';
+/** The first of $LATENTSTAGE_PYTHON, python3, /usr/bin/python3 that imports torch (else python3, whose error then shows). */
+export const PYTHON =
+  [process.env.LATENTSTAGE_PYTHON, 'python3', '/usr/bin/python3'].find((p) => p && spawnSync(p, ['-c', 'import torch'], { stdio: 'ignore' }).status === 0) ??
+  'python3';
 
 export interface PyResult {
   status: number | null;

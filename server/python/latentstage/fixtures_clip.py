@@ -5,6 +5,7 @@
   (a small BPE trained on the ImageNet class names; the real file has 48,894 merges).
 - ``make_hf(out_dir)``: a Hugging Face CLIPModel folder: config.json, model.safetensors (or
   pytorch_model.bin), vocab.json, merges.txt, tokenizer.json.
+``VIT_B32`` gives ViT-B/32's widths and depths (benchmarks; the vocabulary stays small).
 Both keep the real input sizes (77 tokens, 224 px images, 32 px patches) with small widths and depths.
 """
 from __future__ import annotations
@@ -25,10 +26,15 @@ def _merges(n: int = 300) -> list:
     return clip_bpe.train_merges(imagenet_classes() + ["a photo of a", "an owl", "a snowy owl in the night"], n)
 
 
-def _configs(width: int, layers: int, embed: int, vocab_size: int) -> tuple[dict, dict]:
+#: ViT-B/32's sizes (text width 512, image width 768, 12 layers each, 512-d embeddings), for benchmarks.
+VIT_B32 = {"width": 512, "image_width": 768, "layers": 12, "embed": 512}
+
+
+def _configs(width: int, layers: int, embed: int, vocab_size: int, image_width: int | None = None) -> tuple[dict, dict]:
+    iw = image_width or width
     text = {"width": width, "layers": layers, "heads": max(1, width // 64), "context_length": 77,
             "vocab_size": vocab_size, "embed_dim": embed, "act": "quick_gelu", "eps": 1e-5}
-    image = {"width": width, "layers": layers, "heads": max(1, width // 64), "patch": 32, "resolution": 224,
+    image = {"width": iw, "layers": layers, "heads": max(1, iw // 64), "patch": 32, "resolution": 224,
              "embed_dim": embed, "act": "quick_gelu", "eps": 1e-5}
     return text, image
 
@@ -94,11 +100,12 @@ def _write_safetensors(path: str, state: dict) -> None:
         f.write(struct.pack("<Q", len(h)) + h + b"".join(blobs))
 
 
-def make_hf(out: str, width: int = 128, layers: int = 2, embed: int = 64, seed: int = 1, safetensors: bool = True) -> str:
+def make_hf(out: str, width: int = 128, layers: int = 2, embed: int = 64, seed: int = 1, safetensors: bool = True,
+            image_width: int | None = None) -> str:
     torch.manual_seed(seed)
     merges = _merges()
     vocab = clip_bpe.vocab_from_merges(merges)
-    text, image = _configs(width, layers, embed, len(vocab))
+    text, image = _configs(width, layers, embed, len(vocab), image_width)
     t, i = clip_arch.TextTower(text), clip_arch.ImageTower(image)
     _randomise(t)
     _randomise(i)
@@ -138,12 +145,13 @@ def make_hf(out: str, width: int = 128, layers: int = 2, embed: int = 64, seed: 
         _write_safetensors(os.path.join(out, "model.safetensors"), s)
     else:
         torch.save(s, os.path.join(out, "pytorch_model.bin"))
+    iw = image["width"]
     cfg = {"architectures": ["CLIPModel"], "model_type": "clip", "projection_dim": embed,
            "text_config": {"hidden_size": width, "num_hidden_layers": layers, "num_attention_heads": text["heads"],
                            "intermediate_size": 4 * width, "max_position_embeddings": 77, "vocab_size": len(vocab),
                            "hidden_act": "quick_gelu", "layer_norm_eps": 1e-5, "projection_dim": embed},
-           "vision_config": {"hidden_size": width, "num_hidden_layers": layers, "num_attention_heads": image["heads"],
-                             "intermediate_size": 4 * width, "image_size": 224, "patch_size": 32,
+           "vision_config": {"hidden_size": iw, "num_hidden_layers": layers, "num_attention_heads": image["heads"],
+                             "intermediate_size": 4 * iw, "image_size": 224, "patch_size": 32,
                              "hidden_act": "quick_gelu", "layer_norm_eps": 1e-5, "projection_dim": embed}}
     with open(os.path.join(out, "config.json"), "w", encoding="utf-8") as f:
         json.dump(cfg, f, indent=2)
