@@ -1,7 +1,8 @@
 // BigGAN-deep and CLIP import, on random-weight fixtures in the real file formats
 // (pytorch-pretrained-biggan folder, OpenAI TorchScript archive, Hugging Face CLIPModel folder):
 // ONNX Runtime output matches the PyTorch modules, a CLIP of another embedding size is refused
-// without writing anything, and the CLIP tokenizer (@huggingface/tokenizers) matches the reference.
+// without writing anything, the CLIP tokenizer (@huggingface/tokenizers) matches the reference,
+// and the server plays the imported folder.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, readFileSync, readdirSync, statSync, writeFileSync, existsSync } from 'node:fs';
@@ -9,28 +10,33 @@ import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { py, pyOk } from '../helpers/python.ts';
+import WebSocket from 'ws';
+import { pyOk } from '../helpers/python.ts';
+import { makeFixture, importModel } from '../helpers/models.ts';
 import { loadTokenizer } from '../../server/model/tokenizer.ts';
 import { readManifest } from '../../server/model/manifest.ts';
+import { parseFrameHeader, HEADER_BYTES } from '../../server/frames/header.ts';
+import { startTestServer } from '../helpers/server.ts';
 
 let tmp = '';
 const dir = (...p: string[]) => path.join(tmp, ...p);
 
-function importModel(kind: 'biggan' | 'clip', src: string, out: string, fp16 = false) {
-  return py(['-m', 'latentstage.importer', kind, src, '-o', out, ...(fp16 ? ['--fp16'] : [])]);
+/** `latentstage import` through the CLI's code path; resolves to its error message, or null. */
+async function importError(kind: 'biggan' | 'clip', src: string, out: string): Promise<string | null> {
+  try {
+    await importModel(kind, src, out);
+    return null;
+  } catch (err) {
+    return (err as Error).message;
+  }
 }
 
-before(() => {
+before(async () => {
   tmp = mkdtempSync(path.join(tmpdir(), 'latentstage-models-'));
-  pyOk(['-m', 'latentstage.fixtures', 'biggan-deep', dir('src/biggan')]);
-  pyOk(['-m', 'latentstage.fixtures', 'hf-clip', dir('src/hf-clip')]);
-  pyOk(['-m', 'latentstage.fixtures', 'openai-clip', dir('src/openai-clip')]);
-  pyOk(['-m', 'latentstage.fixtures', 'openai-clip', dir('src/openai-clip-32'), '--embed', '32']);
+  for (const kind of ['biggan-deep', 'hf-clip', 'openai-clip', 'openai-clip-32']) await makeFixture(kind, dir('src', kind));
   for (const [name, clip, fp16] of [['bg-hf', 'hf-clip', false], ['bg-openai', 'openai-clip', false], ['bg-fp16', 'hf-clip', true]] as const) {
-    for (const [kind, src] of [['biggan', dir('src/biggan')], ['clip', dir('src', clip)]] as const) {
-      const r = importModel(kind, src, dir(name), fp16);
-      assert.equal(r.status, 0, `import ${kind} -> ${name}: ${r.stderr.slice(-2000)}`);
-    }
+    await importModel('biggan', dir('src/biggan-deep'), dir(name), fp16 ? ['--fp16'] : []);
+    await importModel('clip', dir('src', clip), dir(name), fp16 ? ['--fp16'] : []);
   }
 });
 after(() => {
@@ -112,9 +118,10 @@ test('imported folders are valid model folders: manifest, class names, walk in z
   assert.equal(m.generator.condition?.dim, 1000);
   assert.equal(m.text?.dim, 64);
   assert.equal(m.image?.size, 224);
-  const raw = JSON.parse(readFileSync(dir('bg-hf/latentstage.json'), 'utf8'));
-  assert.deepEqual(raw.latent, { space: 'z', spaces: ['z', 'class'] });
-  const names = readFileSync(dir('bg-hf', raw.classes), 'utf8').trim().split('\n');
+  assert.deepEqual(m.latent, { space: 'z', spaces: ['z', 'class'] });
+  assert.equal(m.generator.truncation?.input, 'truncation');
+  assert.deepEqual(Object.keys(m.torch ?? {}).sort(), ['generator', 'image', 'text']);
+  const names = readFileSync(dir('bg-hf', m.classes!.file), 'utf8').trim().split('\n');
   assert.equal(names.length, 1000);
   assert.equal(names[0], 'tench, Tinca tinca');
   assert.match(names[24]!, /great grey owl/);
@@ -147,28 +154,26 @@ function snapshot(folder: string): string {
   return h.digest('hex');
 }
 
-test('a CLIP of another embedding size is refused and nothing is written', () => {
+test('a CLIP of another embedding size is refused and nothing is written', async () => {
   const before = snapshot(dir('bg-hf'));
-  const r = importModel('clip', dir('src/openai-clip-32'), dir('bg-hf'));
-  assert.notEqual(r.status, 0);
-  assert.match(r.stderr, /32 dimensions.*64/);
+  const err = await importError('clip', dir('src/openai-clip-32'), dir('bg-hf'));
+  assert.match(err ?? 'imported', /32 dimensions.*64/);
   assert.equal(snapshot(dir('bg-hf')), before);
 });
 
-test('bad BigGAN input: a truncated checkpoint or an existing output folder is refused, nothing written', () => {
+test('bad BigGAN input: a truncated checkpoint, another architecture, an existing output folder: refused, nothing written', async () => {
   const src = dir('src/biggan-truncated');
-  pyOk(['-m', 'latentstage.fixtures', 'biggan-deep', src]);
+  await makeFixture('biggan-deep', src);
   const bin = path.join(src, 'pytorch_model.bin');
   const bytes = readFileSync(bin);
   writeFileSync(bin, bytes.subarray(0, bytes.length >> 1));
-  const r = importModel('biggan', src, dir('bg-truncated'));
-  assert.notEqual(r.status, 0);
-  assert.match(r.stderr, /truncated|corrupt|not a readable/i);
+  assert.match((await importError('biggan', src, dir('bg-truncated'))) ?? 'imported', /truncated|corrupt|not a readable/i);
   assert.equal(existsSync(dir('bg-truncated')), false);
+  // a Hugging Face CLIP folder is not a BigGAN: its config.json is not BigGAN's
+  assert.match((await importError('biggan', dir('src/hf-clip'), dir('bg-clip'))) ?? 'imported', /not a BigGAN-deep config/);
+  assert.equal(existsSync(dir('bg-clip')), false);
   assert.deepEqual(readdirSync(tmp).filter((f) => f.startsWith('.')), [], 'no temp folder left behind');
-  const again = importModel('biggan', dir('src/biggan'), dir('bg-hf'));
-  assert.notEqual(again.status, 0);
-  assert.match(again.stderr, /already exists/);
+  assert.match((await importError('biggan', dir('src/biggan-deep'), dir('bg-hf'))) ?? 'imported', /already exists/);
 });
 
 test('CLIP tokenizer (@huggingface/tokenizers on the imported tokenizer.json) matches the Python reference', () => {
@@ -189,5 +194,39 @@ print(json.dumps([clip_bpe.encode(p, vocab, merges) for p in json.loads(sys.argv
     prompts.forEach((p, i) => assert.deepEqual(tok.encode(p).ids, expected[i], `${folder}: "${p.slice(0, 40)}"`));
     assert.equal(tok.maxLength, 77);
     assert.deepEqual(tok.encode('A snowy owl!').words, ['a', 'snowy', 'owl']);
+  }
+});
+
+/** n binary frames from a /frames WebSocket URL (header + payload). */
+async function frames(url: string, n: number): Promise<{ header: ReturnType<typeof parseFrameHeader>; payload: Buffer }[]> {
+  const ws = new WebSocket(url);
+  const out: { header: ReturnType<typeof parseFrameHeader>; payload: Buffer }[] = [];
+  return new Promise((resolve, reject) => {
+    ws.on('message', (data: Buffer, isBinary: boolean) => {
+      if (!isBinary || out.length >= n) return;
+      out.push({ header: parseFrameHeader(data), payload: data.subarray(HEADER_BYTES) });
+      if (out.length === n) {
+        ws.close();
+        resolve(out);
+      }
+    });
+    ws.on('error', reject);
+  });
+}
+
+test('the server serves frames from an imported BigGAN-deep + CLIP folder, walks, and takes a prompt', async () => {
+  const s = await startTestServer({ model: dir('bg-hf'), fps: 30 });
+  try {
+    const got = await frames(`${s.url.replace('http', 'ws')}/frames?format=rgba`, 8);
+    for (const f of got) assert.equal(f.payload.length, 128 * 128 * 4, 'native 128 x 128 RGBA');
+    assert.ok(got.some((f) => !f.payload.equals(got[0]!.payload)), 'the walk moves');
+    const r = await s.command({ type: 'prompt', text: 'a snowy owl | tiger shark:0.5' });
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    const state = await (await fetch(`${s.url}/api/state`)).json();
+    assert.equal(state.prompt.text, 'a snowy owl | tiger shark:0.5');
+    const after = await frames(`${s.url.replace('http', 'ws')}/frames?format=rgba`, 2);
+    assert.equal(after.length, 2, 'frames keep coming after the prompt');
+  } finally {
+    await s.stop();
   }
 });

@@ -1,45 +1,44 @@
-"""python3 -m latentstage.fixtures KIND OUT: random-init instances of real architectures in their real
-file formats, at small sizes, for tests (no weights can be downloaded)."""
-from __future__ import annotations
+"""Fixture generator: randomly initialised instances of the real architectures, written in the
+real file formats people download, at small sizes (for tests: no weights can be downloaded).
 
+  python3 -m latentstage.fixtures KIND OUT
+
+KIND is one of FIXTURES below. OUT is a file or folder path (per kind)."""
 import argparse
+import importlib
 import sys
 
-
-def _biggan(out, a):
-    from . import fixtures_biggan
-    fixtures_biggan.make(out, size=a.size or 128, width=a.width or 4)
-
-
-def _openai_clip(out, a):
-    from . import fixtures_clip
-    fixtures_clip.make_openai(out, width=a.width or 128, embed=a.embed or 64)
-
-
-def _hf_clip(out, a):
-    from . import fixtures_clip
-    if a.vit_b32:
-        v = fixtures_clip.VIT_B32
-        fixtures_clip.make_hf(out, width=v["width"], image_width=v["image_width"], layers=v["layers"], embed=v["embed"])
-    else:
-        fixtures_clip.make_hf(out, width=a.width or 128, embed=a.embed or 64)
+# kind -> "module:function"; function(out: str, seed: int) writes the fixture.
+FIXTURES = {
+    "nvlabs-sg2": "latentstage.fixtures_stylegan:nvlabs_sg2",
+    "nvlabs-other": "latentstage.fixtures_stylegan:nvlabs_other",
+    "hostile-pkl": "latentstage.fixtures_stylegan:hostile_pkl",
+    "biggan-deep": "latentstage.fixtures_biggan:small",
+    "openai-clip": "latentstage.fixtures_clip:openai_small",
+    "openai-clip-32": "latentstage.fixtures_clip:openai_small_32",
+    "hf-clip": "latentstage.fixtures_clip:hf_small",
+    # real sizes, random weights (benchmarks; hundreds of MB)
+    "biggan-deep-128-full": "latentstage.fixtures_biggan:full_128",
+    "biggan-deep-256-full": "latentstage.fixtures_biggan:full_256",
+    "biggan-deep-512-full": "latentstage.fixtures_biggan:full_512",
+    "hf-clip-vit-b32": "latentstage.fixtures_clip:hf_vit_b32",
+}
 
 
-KINDS = {"biggan-deep": _biggan, "openai-clip": _openai_clip, "hf-clip": _hf_clip}
+def make(kind, out, seed=0):
+    if kind not in FIXTURES:
+        raise SystemExit(f"unknown fixture kind {kind!r} (known: {', '.join(sorted(FIXTURES))})")
+    mod, fn = FIXTURES[kind].split(":")
+    getattr(importlib.import_module(mod), fn)(out, seed)
 
 
-def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("kind", choices=sorted(KINDS))
-    ap.add_argument("out")
-    ap.add_argument("--size", type=int, help="biggan-deep: 128, 256 or 512 (default 128)")
-    ap.add_argument("--width", type=int, help="channel width (biggan-deep: default 4, the release 128; clip: default 128)")
-    ap.add_argument("--embed", type=int, help="clip: embedding size (default 64)")
-    ap.add_argument("--vit-b32", action="store_true", help="hf-clip: ViT-B/32's widths and depths (benchmarks)")
-    a = ap.parse_args(argv)
-    KINDS[a.kind](a.out, a)
-    print(f"wrote {a.kind} fixture to {a.out}")
-    return 0
+def main(argv=None):
+    p = argparse.ArgumentParser(prog="python3 -m latentstage.fixtures", description=__doc__.splitlines()[0])
+    p.add_argument("kind")
+    p.add_argument("out")
+    p.add_argument("--seed", type=int, default=0)
+    a = p.parse_args(argv)
+    make(a.kind, a.out, a.seed)
 
 
 if __name__ == "__main__":

@@ -53,3 +53,20 @@ def make(out: str, size: int = 128, width: int = 4, seed: int = 0) -> dict:
         json.dump(config, f, indent=2, sort_keys=True)
     torch.save(state, os.path.join(out, "pytorch_model.bin"), _use_new_zipfile_serialization=False)
     return config
+
+
+def small(out: str, seed: int = 0) -> None:
+    """The 128 px layer table at channel width 4 (tests)."""
+    make(out, 128, 4, seed)
+
+
+def full_128(out: str, seed: int = 0) -> None:
+    make(out, 128, 128, seed)
+
+
+def full_256(out: str, seed: int = 0) -> None:
+    make(out, 256, 128, seed)
+
+
+def full_512(out: str, seed: int = 0) -> None:
+    make(out, 512, 128, seed)

@@ -162,3 +162,21 @@ def make_hf(out: str, width: int = 128, layers: int = 2, embed: int = 64, seed: 
     with open(os.path.join(out, "tokenizer.json"), "w", encoding="utf-8") as f:
         json.dump(clip_bpe.tokenizer_json(vocab, merges), f, ensure_ascii=False)
     return out
+
+
+def openai_small(out: str, seed: int = 0) -> None:
+    make_openai(out, seed=seed)
+
+
+def openai_small_32(out: str, seed: int = 0) -> None:
+    """Like openai-clip with 32-d embeddings (the wrong size for a folder holding the 64-d ones)."""
+    make_openai(out, embed=32, seed=seed)
+
+
+def hf_small(out: str, seed: int = 0) -> None:
+    make_hf(out, seed=seed + 1)
+
+
+def hf_vit_b32(out: str, seed: int = 0) -> None:
+    v = VIT_B32
+    make_hf(out, width=v["width"], image_width=v["image_width"], layers=v["layers"], embed=v["embed"], seed=seed)

@@ -8,10 +8,11 @@ layer ``generator.layers.<attention_layer_position>.snconv1x1_*`` + ``gamma``, `
 division is folded into a plain ``weight`` here once, at load time.
 
 Reference ops only (linear, conv, nearest upsampling, bmm, softmax, max-pool), so the module exports to
-ONNX as is. ``forward(z, class_vector, truncation)``: z is a standard (truncated-)normal vector, clamped to
-[-2, 2] (the truncated normal's support) and scaled by ``truncation`` inside the graph, which is what
-pytorch-pretrained-biggan's ``truncated_noise_sample(truncation=t)`` does outside it; truncation also
-selects the batch-norm statistics precomputed for it. Output: [B, 3, S, S] in [-1, 1].
+ONNX as is. ``forward(z, class_vector, truncation)`` is pytorch-pretrained-biggan's ``BigGAN.forward``:
+z is the latent as sampled outside (the package's ``truncated_noise_sample(truncation=t)`` is
+t * a [-2, 2]-truncated normal; latentstage's walk gives psi * its walker), and truncation, a [1]
+tensor input, selects the batch-norm statistics BigGAN precomputed for it (51 of them on [0, 1]).
+Output: [B, 3, S, S] in [-1, 1].
 """
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-ARCH = "biggan-deep"
+ARCH = "biggan_deep"
 
 #: Layer tables of the released 128/256/512 checkpoints (up_sample, in_mult, out_mult), as in their config.json.
 LAYERS = {
@@ -31,6 +32,9 @@ LAYERS = {
           (False, 8, 8), (True, 8, 4), (False, 4, 4), (True, 4, 2), (False, 2, 2), (True, 2, 1),
           (False, 1, 1), (True, 1, 1)],
 }
+
+#: pytorch-pretrained-biggan's examples use 0.4; latentstage's walk defaults to truncation 0.6.
+DEFAULT_TRUNCATION = 0.4
 
 CONFIG_KEYS = ("output_dim", "z_dim", "class_embed_dim", "channel_width", "num_classes", "layers",
                "attention_layer_position", "eps", "n_stats")
@@ -198,11 +202,14 @@ class BigGANDeep(nn.Module):
     def resolution(self) -> int:
         return self.config["output_dim"]
 
-    def forward(self, z, class_vector, truncation):
+    def forward(self, z, class_vector=None, truncation=None):
+        if class_vector is None:
+            class_vector = torch.zeros(z.shape[0], self.num_classes, dtype=z.dtype, device=z.device)
+        if truncation is None:
+            truncation = DEFAULT_TRUNCATION
         if not torch.is_tensor(truncation):
             truncation = torch.tensor([float(truncation)], dtype=z.dtype, device=z.device)
         t = truncation.reshape(1).to(z.dtype).clamp(1e-3, 1.0)
-        z = z.clamp(-2.0, 2.0) * t
         cond = torch.cat([z, self.embeddings(class_vector)], dim=1)
         return self.generator(cond, t)
 
@@ -237,11 +244,10 @@ def from_checkpoint(config: dict, state: dict) -> BigGANDeep:
     return model.eval()
 
 
-def build(config: dict, state: dict) -> BigGANDeep:
-    """Build from our own saved state dict (torch/generator.pt: spectral norm already folded)."""
-    model = BigGANDeep(config)
-    load_strict(model, state)
-    return model.eval()
+def build(config: dict) -> BigGANDeep:
+    """The module for a manifest's torch.generator config (its weights, torch/generator.pt, are this
+    module's state dict: spectral norm already folded)."""
+    return BigGANDeep(config).eval()
 
 
 def load_strict(model: nn.Module, state: dict) -> None:

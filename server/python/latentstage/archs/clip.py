@@ -22,8 +22,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-ARCH_TEXT = "clip-text"
-ARCH_IMAGE = "clip-image"
+ARCH = "clip"
 MEAN = (0.48145466, 0.4578275, 0.40821073)
 STD = (0.26862954, 0.26130258, 0.27577711)
 
@@ -93,8 +92,8 @@ class TextTower(nn.Module):
         x = self.token_embedding(ids) + self.positional_embedding[:n]
         x = self.transformer(x, self.mask[:n, :n])
         x = self.ln_final(x)
-        eot = torch.argmax(ids, dim=-1)
-        pooled = x[torch.arange(x.shape[0], device=x.device), eot]
+        eot = torch.argmax(ids, dim=-1).reshape(-1, 1, 1).expand(-1, 1, x.shape[-1])
+        pooled = torch.gather(x, 1, eot).squeeze(1)
         return F.normalize(pooled @ self.text_projection, dim=-1)
 
 
@@ -222,12 +221,22 @@ def from_hf(config: dict, state: dict) -> tuple[dict, dict, dict, dict]:
     return text, image, ts, vs
 
 
+def build(config: dict) -> nn.Module:
+    """The tower a manifest's torch.text / torch.image config names (config["tower"]: text or image)."""
+    tower = config.get("tower")
+    if tower == "text":
+        return TextTower(config).eval()
+    if tower == "image":
+        return ImageTower(config).eval()
+    raise ValueError(f"CLIP config: tower must be 'text' or 'image', not {tower!r}")
+
+
 def build_text(config: dict, state: dict) -> TextTower:
-    return _load(TextTower(config), state, "text")
+    return _load(TextTower({**config, "tower": "text"}), state, "text")
 
 
 def build_image(config: dict, state: dict) -> ImageTower:
-    return _load(ImageTower(config), state, "image")
+    return _load(ImageTower({**config, "tower": "image"}), state, "image")
 
 
 def _load(model: nn.Module, state: dict, what: str) -> nn.Module:

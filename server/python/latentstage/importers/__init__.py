@@ -1,1 +1,1 @@
-"""Per-format importers: run(src, out, fp16) turns downloaded checkpoints into a model folder."""
+"""One importer per kind (stylegan, biggan, clip); each exposes run(src, out, fp16) -> None."""

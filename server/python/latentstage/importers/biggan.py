@@ -2,9 +2,11 @@
 pytorch_model.bin) to a model folder: generator.onnx (z, class vector and truncation in, image out),
 torch/generator.pt for the torch runtime, classes.txt (the ImageNet class names) and latentstage.json.
 
-The walk moves in z (128) + class (1000): the generator's ``z`` input is a standard-normal vector
-(clamped to the truncated normal's [-2, 2] and scaled by ``truncation`` inside the graph), its
-``class`` input a class vector (one-hot or a soft blend, as BigGAN's class embedding is linear).
+The walk moves in z (128) + class (1000): the generator is pytorch-pretrained-biggan's
+``BigGAN.forward(z, class_vector, truncation)``; ``z`` is the walk's vector (the server's walk already
+scales it by its ``truncation`` parameter, as BigGAN's truncated sampling does), ``class`` a class
+vector (one-hot or a soft blend: the class embedding is linear), ``truncation`` ([1]) picks BigGAN's
+batch-norm statistics for that truncation.
 """
 from __future__ import annotations
 
@@ -13,12 +15,14 @@ import os
 
 import torch
 
-from .. import onnx_half, safeload
+from .. import safeload
 from ..archs import biggan_deep
-from . import staging
+from ..modelfolder import ImportError_, Staging, check_new_folder, export_onnx, model_id, onnx_weights_to_fp16, save_torch, write_json
 from .classes import imagenet_classes
 
-DEFAULT_TRUNCATION = 0.4
+#: Fed to the truncation input every frame: the walk's default truncation (server/params.ts), so the
+#: batch-norm statistics match the walk's z at its default.
+DEFAULT_TRUNCATION = 0.6
 
 
 def locate(src: str) -> tuple[str, str]:
@@ -73,37 +77,33 @@ def load(src: str) -> tuple[biggan_deep.BigGANDeep, str]:
     return biggan_deep.from_checkpoint(config, state), os.path.dirname(os.path.abspath(config_path))
 
 
-def export_onnx(model: biggan_deep.BigGANDeep, path: str) -> None:
-    z = torch.randn(1, model.z_dim)
-    c = torch.zeros(1, model.num_classes)
-    c[0, 0] = 1
-    t = torch.tensor([DEFAULT_TRUNCATION])
-    torch.onnx.export(model, (z, c, t), path, input_names=["z", "class", "truncation"], output_names=["image"],
-                      dynamic_axes={"z": {0: "batch"}, "class": {0: "batch"}, "image": {0: "batch"}},
-                      opset_version=17, do_constant_folding=True)
-
-
 def run(src: str, out: str, fp16: bool) -> None:
-    model, folder = load(src)
+    check_new_folder(out)
+    try:
+        model, folder = load(src)
+    except ImportError_:
+        raise
+    except (ValueError, OSError) as err:
+        raise ImportError_(f"{err} (nothing was written)") from None
     names, names_from = class_names(folder, model.num_classes)
     size = model.resolution
-    with staging.new_folder(out) as tmp:
-        with torch.no_grad():
-            export_onnx(model, os.path.join(tmp, "generator.onnx"))
+    with Staging(out) as tmp:
+        z = torch.randn(2, model.z_dim)
+        c = torch.nn.functional.one_hot(torch.tensor([1, 2]), model.num_classes).float()
+        export_onnx(model, [z, c, torch.tensor([DEFAULT_TRUNCATION])], os.path.join(tmp, "generator.onnx"),
+                    ["z", "class", "truncation"], ["image"])
         if fp16:
-            onnx_half.halve_initializers(os.path.join(tmp, "generator.onnx"))
-        os.makedirs(os.path.join(tmp, "torch"))
-        torch.save(model.state_dict(), os.path.join(tmp, "torch", "generator.pt"))
+            onnx_weights_to_fp16(os.path.join(tmp, "generator.onnx"))
+        save_torch(model, os.path.join(tmp, "torch", "generator.pt"), fp16=fp16)
         with open(os.path.join(tmp, "classes.txt"), "w", encoding="utf-8") as f:
             f.write("\n".join(names) + "\n")
         manifest = {
             "format": "latentstage/1",
-            "id": staging.model_id(out),
+            "id": model_id(out),
             "name": f"BigGAN-deep {size}",
             "description": (f"BigGAN-deep {size} px (Brock et al. 2019), imported from pytorch-pretrained-biggan "
                             f"weights; {model.num_classes} classes ({names_from}). The walk moves in z "
-                            f"({model.z_dim}, standard normal, clamped to [-2, 2] and scaled by truncation) "
-                            f"and the class vector."),
+                            f"({model.z_dim} values, scaled by the walk's truncation) and the class vector."),
             "resolution": {"width": size, "height": size},
             "generator": {
                 "file": "generator.onnx",
@@ -113,8 +113,9 @@ def run(src: str, out: str, fp16: bool) -> None:
                 "output": {"name": "image", "layout": "NCHW", "range": [-1, 1]},
             },
             "latent": {"space": "z", "spaces": ["z", "class"]},
-            "classes": "classes.txt",
-            "torch": {"generator": {"arch": biggan_deep.ARCH, "config": model.config, "weights": "torch/generator.pt"}},
+            "classes": {"file": "classes.txt"},
+            "torch": {"generator": {"arch": biggan_deep.ARCH, "config": model.config, "weights": "torch/generator.pt",
+                                    **({"dtype": "float16"} if fp16 else {})}},
         }
-        staging.write_json(os.path.join(tmp, "latentstage.json"), manifest)
+        write_json(os.path.join(tmp, "latentstage.json"), manifest)
     print(f"imported BigGAN-deep {size} px -> {out} ({'fp16' if fp16 else 'fp32'} weights; class names: {names_from})")

@@ -15,9 +15,10 @@ import os
 
 import torch
 
-from .. import clip_bpe, onnx_half, safeload
+from .. import clip_bpe, safeload
 from ..archs import clip as clip_arch
-from . import staging
+from ..modelfolder import ImportError_, export_onnx, onnx_weights_to_fp16, save_torch, write_json
+from .staging import add_to_folder
 
 BPE_NAMES = ("bpe_simple_vocab_16e6.txt.gz", "bpe_simple_vocab_16e6.txt")
 
@@ -118,17 +119,21 @@ def export(text: clip_arch.TextTower, image: clip_arch.ImageTower, folder: str) 
     ctx = text.config["context_length"]
     ids = torch.zeros(2, ctx, dtype=torch.int64)
     ids[:, 0], ids[:, 1], ids[:, 2] = text.config["vocab_size"] - 2, 1, text.config["vocab_size"] - 1
-    torch.onnx.export(text, (ids,), os.path.join(folder, "text_encoder.onnx"), input_names=["ids"],
-                      output_names=["embedding"], dynamic_axes={"ids": {0: "batch"}, "embedding": {0: "batch"}},
-                      opset_version=17, do_constant_folding=True)
+    export_onnx(text, [ids], os.path.join(folder, "text_encoder.onnx"), ["ids"], ["embedding"])
     s = image.config["resolution"]
-    torch.onnx.export(image, (torch.rand(2, 3, s, s),), os.path.join(folder, "image_encoder.onnx"),
-                      input_names=["image"], output_names=["embedding"],
-                      dynamic_axes={"image": {0: "batch"}, "embedding": {0: "batch"}},
-                      opset_version=17, do_constant_folding=True)
+    export_onnx(image, [torch.rand(2, 3, s, s)], os.path.join(folder, "image_encoder.onnx"), ["image"], ["embedding"])
 
 
 def run(src: str, out: str, fp16: bool) -> None:
+    try:
+        _run(src, out, fp16)
+    except ImportError_:
+        raise
+    except (ValueError, OSError) as err:
+        raise ImportError_(f"{err} (nothing was written)") from None
+
+
+def _run(src: str, out: str, fp16: bool) -> None:
     mpath = os.path.join(out, "latentstage.json")
     if not os.path.exists(mpath):
         raise FileNotFoundError(f"{out} is not a model folder (no latentstage.json): import clip adds encoders to "
@@ -140,24 +145,23 @@ def run(src: str, out: str, fp16: bool) -> None:
     if have is not None and have != dim:
         raise ValueError(f"this CLIP embeds in {dim} dimensions but {out} already uses {have} (its {where}): "
                          "import the CLIP that matches, or start from a fresh model folder")
-    with staging.add_to_folder(out) as tmp:
-        with torch.no_grad():
-            export(text, image, tmp)
+    with add_to_folder(out) as tmp:
+        export(text, image, tmp)
         if fp16:
             for f in ("text_encoder.onnx", "image_encoder.onnx"):
-                onnx_half.halve_initializers(os.path.join(tmp, f))
-        os.makedirs(os.path.join(tmp, "torch"))
-        torch.save(text.state_dict(), os.path.join(tmp, "torch", "text.pt"))
-        torch.save(image.state_dict(), os.path.join(tmp, "torch", "image.pt"))
-        staging.write_json(os.path.join(tmp, "tokenizer.json"), tokenizer)
+                onnx_weights_to_fp16(os.path.join(tmp, f))
+        save_torch(text, os.path.join(tmp, "torch", "text.pt"), fp16=fp16)
+        save_torch(image, os.path.join(tmp, "torch", "image.pt"), fp16=fp16)
+        write_json(os.path.join(tmp, "tokenizer.json"), tokenizer)
         manifest["text"] = {"encoder": "text_encoder.onnx", "input": "ids", "output": "embedding", "dim": dim,
                             "tokenizer": "tokenizer.json", "tokenizerFormat": "huggingface",
                             "length": text.config["context_length"]}
         manifest["image"] = {"encoder": "image_encoder.onnx", "input": "image", "output": "embedding", "dim": dim,
                              "size": image.config["resolution"], "layout": "NCHW", "range": [0, 1]}
         torch_entry = manifest.setdefault("torch", {})
-        torch_entry["text"] = {"arch": clip_arch.ARCH_TEXT, "config": text.config, "weights": "torch/text.pt"}
-        torch_entry["image"] = {"arch": clip_arch.ARCH_IMAGE, "config": image.config, "weights": "torch/image.pt"}
-        staging.write_json(os.path.join(tmp, "latentstage.json"), manifest)
+        half = {"dtype": "float16"} if fp16 else {}
+        torch_entry["text"] = {"arch": clip_arch.ARCH, "config": text.config, "weights": "torch/text.pt", **half}
+        torch_entry["image"] = {"arch": clip_arch.ARCH, "config": image.config, "weights": "torch/image.pt", **half}
+        write_json(os.path.join(tmp, "latentstage.json"), manifest)
     print(f"added CLIP text + image encoders ({dim}-d embeddings, {image.config['resolution']} px images) to {out}"
           f" ({'fp16' if fp16 else 'fp32'} weights)")

@@ -1,36 +1,11 @@
-"""Writing a model folder all-or-nothing: build in a hidden temp folder next to OUT, move in at the end."""
+"""Adding files to an existing model folder all-or-nothing (import clip): build them in a hidden temp
+folder inside it and move them in only when all are written, the manifest last."""
 from __future__ import annotations
 
-import json
 import os
-import re
 import shutil
 import tempfile
 from contextlib import contextmanager
-
-
-def model_id(out: str) -> str:
-    base = re.sub(r"[^a-z0-9._-]+", "-", os.path.basename(os.path.normpath(out)).lower()).strip("-._")
-    return (base or "model")[:64]
-
-
-@contextmanager
-def new_folder(out: str):
-    """Yields a temp folder; renamed to out when the block succeeds, removed when it raises."""
-    out = os.path.abspath(out)
-    if os.path.exists(out):
-        raise FileExistsError(f"{out} already exists: choose a new output folder (import never overwrites)")
-    parent = os.path.dirname(out)
-    if not os.path.isdir(parent):
-        raise FileNotFoundError(f"{parent} does not exist")
-    tmp = tempfile.mkdtemp(prefix="." + os.path.basename(out) + ".importing-", dir=parent)
-    try:
-        yield tmp
-        os.chmod(tmp, 0o755)
-        os.rename(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
 
 
 @contextmanager
@@ -52,10 +27,3 @@ def add_to_folder(out: str):
             os.replace(os.path.join(tmp, rel), dst)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-
-
-def write_json(path: str, obj) -> None:
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    with open(path, "w", encoding="utf-8") as f:
-        json.dump(obj, f, indent=2, ensure_ascii=False)
-        f.write("\n")
