@@ -25,6 +25,10 @@ FIXTURES = {
     "biggan-deep-256-full": "latentstage.fixtures_biggan:full_256",
     "biggan-deep-512-full": "latentstage.fixtures_biggan:full_512",
     "hf-clip-vit-b32": "latentstage.fixtures_clip:hf_vit_b32",
+    "nvlabs-sg2-256-full": "latentstage.fixtures_stylegan:nvlabs_sg2_256_full",
+    "nvlabs-sg2-512-full": "latentstage.fixtures_stylegan:nvlabs_sg2_512_full",
+    "nvlabs-sg2-1024-full": "latentstage.fixtures_stylegan:nvlabs_sg2_1024_full",
+    "nvlabs-sg3t-512-full": "latentstage.fixtures_stylegan:nvlabs_sg3t_512_full",
 }
 
 
