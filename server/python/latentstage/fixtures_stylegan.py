@@ -89,6 +89,14 @@ def nvlabs_sg2(out, seed=0):
     nw.dump(_network_pickle(G, SG2_INIT_KWARGS, SG2_SRC), out)
 
 
+SG2_COND_INIT_KWARGS = dict(SG2_INIT_KWARGS, c_dim=4)
+
+
+def nvlabs_sg2_cond(out, seed=0):
+    """Class-conditional StyleGAN2-ADA (4 classes)."""
+    nw.dump(_network_pickle(sg2_generator(seed, SG2_COND_INIT_KWARGS), SG2_COND_INIT_KWARGS, SG2_SRC), out)
+
+
 class _WritesAFile:
     """Unpickling this runs exec(...), which writes `path`."""
 
@@ -149,3 +157,9 @@ def nvlabs_sg3t_512_full(out, seed=0):
     kw = dict(z_dim=512, w_dim=512, mapping_kwargs=nw.easydict(dict(num_layers=2)), channel_base=32768, channel_max=512,
               magnitude_ema_beta=0.999, c_dim=0, img_resolution=512, img_channels=3)  # train.py --cfg=stylegan3-t
     nw.dump(_network_pickle(sg3_generator(seed, kw), kw, SG3_SRC), out)
+
+
+def hostile_pt(out, seed=0):
+    """A torch.save checkpoint (rosinality layout) whose g_ema, when loaded with torch.load,
+    writes OUT + '.pwned'."""
+    torch.save({"g_ema": _WritesAFile(out + ".pwned"), "latent_avg": torch.zeros([8])}, out)
