@@ -48,9 +48,9 @@ function stylegan(kind: 'sg2' | 'sg3t', size: 256 | 512 | 1024): ModelBench {
   return {
     name,
     folder: name,
-    make(src, out) {
-      pyOk(['-m', 'latentstage.fixtures', `nvlabs-${kind}-${size}-full`, `${src}.pkl`], 1_800_000);
-      pyOk(['-m', 'latentstage.importer', 'stylegan', `${src}.pkl`, '-o', out], 1_800_000);
+    async make(src, out) {
+      await makeFixture(`nvlabs-${kind}-${size}-full`, `${src}.pkl`);
+      await importModel('stylegan', `${src}.pkl`, out);
       rmSync(`${src}.pkl`, { force: true });
     },
     file: 'generator.onnx',
