@@ -13,7 +13,7 @@ import * as ort from 'onnxruntime-node';
 import WebSocket from 'ws';
 import { pyOk } from '../helpers/python.ts';
 import { makeFixture, importModel } from '../helpers/models.ts';
-import { loadTokenizer } from '../../server/model/tokenizer.ts';
+import { loadTokenizer } from '../../server/model/tokenizers.ts';
 import { readManifest } from '../../server/model/manifest.ts';
 import { parseFrameHeader, HEADER_BYTES } from '../../server/frames/header.ts';
 import { startTestServer } from '../helpers/server.ts';
