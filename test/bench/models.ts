@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import * as ort from 'onnxruntime-node';
-import { pyOk } from '../helpers/python.ts';
+import { makeFixture, importModel } from '../helpers/models.ts';
 import { round } from './util.ts';
 
 interface ModelBench {
@@ -17,7 +17,7 @@ interface ModelBench {
   /** Model folder name in the temp dir (shared by benches of one model's networks). */
   folder: string;
   /** Writes the source files into src, imports them into out (a model folder). */
-  make(src: string, out: string): void;
+  make(src: string, out: string): Promise<void>;
   file: string;
   feeds(batch: number): Record<string, ort.Tensor>;
   /** Latent size the search moves in (its batch is 4 + floor(3 ln n)). */
@@ -30,9 +30,9 @@ function biggan(size: 128 | 256 | 512): ModelBench {
   return {
     name: `biggan-deep-${size}`,
     folder: `biggan-deep-${size}`,
-    make(src, out) {
-      pyOk(['-m', 'latentstage.fixtures', 'biggan-deep', src, '--size', String(size), '--width', '128']);
-      pyOk(['-m', 'latentstage.importer', 'biggan', src, '-o', out], 1_800_000);
+    async make(src, out) {
+      await makeFixture(`biggan-deep-${size}-full`, src);
+      await importModel('biggan', src, out);
     },
     file: 'generator.onnx',
     feeds: (b) => ({
@@ -49,9 +49,9 @@ function stylegan(kind: 'sg2' | 'sg3t', size: 256 | 512 | 1024): ModelBench {
   return {
     name,
     folder: name,
-    make(src, out) {
-      pyOk(['-m', 'latentstage.fixtures', `nvlabs-${kind}-${size}-full`, `${src}.pkl`], 1_800_000);
-      pyOk(['-m', 'latentstage.importer', 'stylegan', `${src}.pkl`, '-o', out], 1_800_000);
+    async make(src, out) {
+      await makeFixture(`nvlabs-${kind}-${size}-full`, `${src}.pkl`);
+      await importModel('stylegan', `${src}.pkl`, out);
       rmSync(`${src}.pkl`, { force: true });
     },
     file: 'generator.onnx',
@@ -67,13 +67,13 @@ function clip(tower: 'text' | 'image'): ModelBench {
   return {
     name: `clip-vit-b32-${tower}`,
     folder: 'clip-vit-b32',
-    make(src, out) {
+    async make(src, out) {
       // one folder for both towers: a small generator to add CLIP to, then CLIP at ViT-B/32's size
       if (existsSync(out)) return;
-      pyOk(['-m', 'latentstage.fixtures', 'hf-clip', src, '--vit-b32']);
-      pyOk(['-m', 'latentstage.fixtures', 'biggan-deep', `${src}-host`]);
-      pyOk(['-m', 'latentstage.importer', 'biggan', `${src}-host`, '-o', out]);
-      pyOk(['-m', 'latentstage.importer', 'clip', src, '-o', out], 1_800_000);
+      await makeFixture('hf-clip-vit-b32', src);
+      await makeFixture('biggan-deep', `${src}-host`);
+      await importModel('biggan', `${src}-host`, out);
+      await importModel('clip', src, out);
     },
     file: tower === 'text' ? 'text_encoder.onnx' : 'image_encoder.onnx',
     feeds(b): Record<string, ort.Tensor> {
@@ -111,7 +111,7 @@ export async function benchModels(opts: { seconds?: number } = {}): Promise<Reco
     for (const m of all) {
       process.stderr.write(`bench models: ${m.name}: building...\n`);
       const out = path.join(tmp, m.folder);
-      m.make(path.join(tmp, `${m.folder}-src`), out);
+      await m.make(path.join(tmp, `${m.folder}-src`), out);
       const s = await ort.InferenceSession.create(path.join(out, m.file));
       try {
         for (const batch of process.env.BENCH_MODELS_BATCH === '1' ? [1] : [1, searchBatch(m.searchDim)]) {
