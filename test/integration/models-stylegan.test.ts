@@ -1,9 +1,9 @@
 // StyleGAN import: NVlabs pickles and rosinality checkpoints (random-init fixtures in the real
 // formats) -> model folders whose ONNX matches PyTorch, that the server plays and walks; bad input
 // (hostile, truncated, other architecture, existing output) is refused and writes nothing.
-import { test, before } from 'node:test';
+import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, writeFileSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync, readdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import WebSocket from 'ws';
 import { loadModel } from '../../server/model/load.ts';
@@ -24,6 +24,8 @@ before(async () => {
     folders[kind] = await importModel('stylegan', src, path.join(tmp, kind));
   }
 });
+
+after(() => rmSync(tmp, { recursive: true, force: true }));
 
 for (const kind of IMPORTED) {
   test(`${kind}: the imported ONNX generator matches PyTorch on the same walk vectors`, async () => {
