@@ -1,7 +1,7 @@
 // Real-format model fixtures for the import tests: random-init networks written by the Python
 // fixture generator (server/python/latentstage/fixtures.py), imported by the real CLI path, and
 // the torch reference the ONNX export is compared with.
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { runModule } from '../../server/model/python.ts';
@@ -45,9 +45,13 @@ export async function torchGenerate(folder: string, z: Float32Array, batch: numb
     args.push('--condition', cf);
   }
   if (opts.truncation !== undefined) args.push('--truncation', String(opts.truncation));
-  await runModule('render', args);
-  const b = readFileSync(out);
-  return new Float32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
+  try {
+    await runModule('render', args);
+    const b = readFileSync(out);
+    return new Float32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 export function maxAbsDiff(a: Float32Array, b: Float32Array): number {
