@@ -131,8 +131,11 @@ test('bad input gets a clear error and writes nothing', async () => {
   const pkl = path.join(tmp, 'nvlabs-sg2.pkl');
   const truncated = path.join(tmp, 'truncated.pkl');
   writeFileSync(truncated, readFileSync(pkl).subarray(0, 20000));
+  const truncatedPt = path.join(tmp, 'truncated.pt');
+  writeFileSync(truncatedPt, readFileSync(path.join(tmp, 'rosinality-sg2.pt')).subarray(0, 50000));
   const before = readdirSync(tmp).sort();
   await assert.rejects(importModel('stylegan', truncated, path.join(tmp, 'o1')), /truncated/);
+  await assert.rejects(importModel('stylegan', truncatedPt, path.join(tmp, 'o1')), /truncated/);
   await assert.rejects(importModel('stylegan', pkl, folders['nvlabs-sg2']), /already exists/);
   await assert.rejects(importModel('stylegan', path.join(tmp, 'missing.pkl'), path.join(tmp, 'o2')), /does not exist/);
   const notGan = path.join(tmp, 'not-a-gan.pkl');
