@@ -10,6 +10,8 @@ import { readTfjsModelJson } from '../runtime/tfjs-files.ts';
 
 const file = z.string().min(1).refine((f) => !path.isAbsolute(f) && !f.split(/[\\/]/).includes('..'), 'must be a relative path inside the model folder');
 const dim = z.number().int().positive();
+/** One network's PyTorch weights for the torch runtime: our architecture's name, its settings, a state_dict file. */
+const torchNet = z.strictObject({ arch: z.string().min(1), config: z.record(z.string(), z.unknown()).optional(), weights: file });
 const range = z.tuple([z.number(), z.number()]).refine(([a, b]) => a < b, 'range must be [low, high]');
 
 export const manifestSchema = z
@@ -21,6 +23,8 @@ export const manifestSchema = z
   /** onnx (default): the model files are .onnx; tfjs: each is a TF.js model.json with its weight shards. */
   runtime: z.enum(runtimeKinds).optional(),
   card: file.optional(),
+  /** PyTorch weights of the same networks (server/python/latentstage/folder.py loads them; runtime torch). */
+  torch: z.strictObject({ generator: torchNet, text: torchNet.optional(), image: torchNet.optional() }).optional(),
   resolution: z.strictObject({ width: dim, height: dim }),
   generator: z.strictObject({
     file,
@@ -110,6 +114,9 @@ export function manifestFiles(m: Manifest): string[] {
     m.image?.encoder,
     m.prior?.file,
     m.refiner?.file,
+    m.torch?.generator.weights,
+    m.torch?.text?.weights,
+    m.torch?.image?.weights,
   ].filter((f): f is string => typeof f === 'string');
 }
 
