@@ -1,5 +1,6 @@
 // The latentstage command line: `latentstage serve [--model DIR] [--host] [--port] [--fps]
-// [--device cpu|cuda|tensorrt|coreml|dml] [--seed]`.
+// [--device cpu|cuda|tensorrt|coreml|dml] [--seed]`, `latentstage render ...`,
+// `latentstage import stylegan|biggan|clip SRC -o OUT`.
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { existsSync } from 'node:fs';
@@ -12,6 +13,7 @@ import { ROOT } from './server.ts';
 import { normalizeHost, normalizeOrigin } from './surfaces/access.ts';
 import { renderCli, RenderUsageError, RENDER_USAGE } from './record/render-cli.ts';
 import { streamUrl, oscPrefix, parseHostPort, SEED_MAX } from './schema-atoms.ts';
+import { importCli, ImportUsageError, IMPORT_USAGE } from './model/import-cli.ts';
 
 const USAGE = `usage: latentstage serve [options]
 
@@ -207,7 +209,16 @@ async function render(args: string[]): Promise<void> {
   }
 }
 
-export const commands: Record<string, (args: string[]) => Promise<void>> = { serve, render };
+async function importModel(args: string[]): Promise<void> {
+  try {
+    await importCli(args);
+  } catch (err) {
+    if (err instanceof ImportUsageError) throw new UsageError(err.message && `import: ${err.message}`, IMPORT_USAGE);
+    throw err;
+  }
+}
+
+export const commands: Record<string, (args: string[]) => Promise<void>> = { serve, render, import: importModel };
 
 export async function main(argv: string[]): Promise<number> {
   const [cmd = 'serve', ...rest] = argv;

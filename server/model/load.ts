@@ -31,7 +31,7 @@ export function withRuntime(manifest: Manifest, kind: RuntimeKind | undefined): 
   const own = manifest.runtime ?? 'onnx';
   if (!kind || kind === own) return manifest;
   if (kind === 'torch') {
-    if (!manifest.torch) throw new ModelError(`model ${manifest.id} has no PyTorch weights ("torch" in its manifest), so --runtime torch cannot run it; import it with \`latentstage import\` or leave --runtime out`);
+    if (!manifest.torch?.generator) throw new ModelError(`model ${manifest.id} has no PyTorch weights ("torch" in its manifest), so --runtime torch cannot run it; import it with \`latentstage import\` or leave --runtime out`);
     return { ...manifest, runtime: 'torch' };
   }
   if (own === 'torch' && kind === 'onnx' && manifest.generator.file.endsWith('.onnx')) return { ...manifest, runtime: 'onnx' };

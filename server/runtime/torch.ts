@@ -40,7 +40,7 @@ interface Has {
 
 /** Why a model folder cannot run on the torch runtime (null when it can). */
 export function torchUnfit(m: Manifest): string | null {
-  if (!m.torch) return `model ${m.id} has no PyTorch weights ("torch" in its manifest): import it with \`latentstage import\`, or serve it with --runtime onnx`;
+  if (!m.torch?.generator) return `model ${m.id} has no PyTorch weights ("torch" in its manifest): import it with \`latentstage import\`, or serve it with --runtime onnx`;
   return null;
 }
 
@@ -81,7 +81,7 @@ export class TorchRuntime extends EventEmitter<WorkerRuntimeEvents> implements R
   static async create(dir: string, manifest: Manifest, opts: RuntimeOptions = {}): Promise<TorchRuntime> {
     const unfit = torchUnfit(manifest);
     if (unfit) throw new ModelError(unfit);
-    const { python } = await findPython(opts.torch?.python);
+    const { executable: python } = await findPython(opts.torch?.python);
     const rt = new TorchRuntime(manifest, dir, python, opts);
     try {
       await rt.ready;
