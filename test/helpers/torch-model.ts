@@ -2,10 +2,14 @@
 // latentstage.fixtures (random weights, a real architecture in its real file format), imported
 // with latentstage.importer into a folder with both ONNX files and PyTorch weights. Built once per
 // process and kind, with the python3 that has torch (server/model/python.ts).
-import { mkdtempSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { runModule } from '../../server/model/python.ts';
+import { promisify } from 'node:util';
+import { findPython, pythonEnv, runModule } from '../../server/model/python.ts';
+import { MANIFEST } from '../../server/model/manifest.ts';
+import { generatorWeights, writeFixtureModel, type FixtureOptions } from '../fixtures/onnx.ts';
 
 const built = new Map<string, Promise<string>>();
 
@@ -29,4 +33,33 @@ export function importedFixture(kind = 'nvlabs-sg2', extra: string[] = [], impor
     p.catch(() => built.delete(key));
   }
   return p;
+}
+
+/**
+ * The ONNX test fixture (test/fixtures/onnx.ts, generator only) with the same weights as PyTorch
+ * (arch fixture_dense): one model that ONNX Runtime, TF.js and torch all run.
+ */
+export async function denseTorchFixture(dir: string, o: FixtureOptions = {}): Promise<string> {
+  writeFixtureModel(dir, { ...o, text: false, image: false, prior: false });
+  const { inDim, weights } = generatorWeights(o);
+  const m = JSON.parse(readFileSync(path.join(dir, MANIFEST), 'utf8'));
+  mkdirSync(path.join(dir, 'torch'), { recursive: true });
+  const raw = path.join(dir, 'torch', 'patterns.f32');
+  writeFileSync(raw, Buffer.from(weights.buffer, weights.byteOffset, weights.byteLength));
+  const { width, height } = m.resolution;
+  const pt = path.join(dir, 'torch', 'generator.pt');
+  await runModuleCode(
+    `import sys, numpy as np, torch\nw = np.fromfile(sys.argv[1], dtype="<f4").reshape(${inDim}, ${3 * width * height})\ntorch.save({"patterns": torch.from_numpy(w)}, sys.argv[2])`,
+    [raw, pt],
+  );
+  rmSync(raw);
+  m.torch = { generator: { arch: 'fixture_dense', config: { in_dim: inDim, width, height }, weights: 'torch/generator.pt' } };
+  writeFileSync(path.join(dir, MANIFEST), JSON.stringify(m, null, 2));
+  return dir;
+}
+
+/** python3 -c CODE args... with the python that has torch. */
+async function runModuleCode(code: string, args: string[]): Promise<void> {
+  const { executable } = await findPython();
+  await promisify(execFile)(executable, ['-c', code, ...args], { env: pythonEnv(), timeout: 120_000 });
 }
