@@ -77,6 +77,10 @@ export const manifestSchema = z
       output: z.string().min(1),
       dim,
       tokenizer: file,
+      /** latentstage (default: server/model/tokenizer.ts) or huggingface (a tokenizer.json, e.g. CLIP's BPE). */
+      tokenizerFormat: z.enum(['latentstage', 'huggingface']).optional(),
+      /** Token ids per prompt (the text encoder's input length); required for huggingface tokenizers. */
+      length: dim.optional(),
       vocabulary: file.optional(),
       /** Word -> caption concepts (server/steer/lexicon.ts); prompts are understood through it. */
       lexicon: file.optional(),

@@ -18,6 +18,7 @@ const optional: [string, string, string][] = [
   ['torch-transport', './torch-transport.ts', 'benchTorchTransport'],
   ['picture', './picture.ts', 'benchPicture'],
   ['instruments', './instruments.ts', 'benchInstruments'],
+  ['models', './models.ts', 'benchModels'],
 ];
 
 async function main() {

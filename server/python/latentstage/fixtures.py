@@ -11,7 +11,20 @@ import sys
 # kind -> "module:function"; function(out: str, seed: int) writes the fixture.
 FIXTURES = {
     "nvlabs-sg2": "latentstage.fixtures_stylegan:nvlabs_sg2",
+    "nvlabs-sg3": "latentstage.fixtures_stylegan:nvlabs_sg3",
+    "nvlabs-sg3r": "latentstage.fixtures_stylegan:nvlabs_sg3r",
+    "rosinality-sg2": "latentstage.fixtures_stylegan:rosinality_sg2",
+    "nvlabs-other": "latentstage.fixtures_stylegan:nvlabs_other",
     "hostile-pkl": "latentstage.fixtures_stylegan:hostile_pkl",
+    "biggan-deep": "latentstage.fixtures_biggan:small",
+    "openai-clip": "latentstage.fixtures_clip:openai_small",
+    "openai-clip-32": "latentstage.fixtures_clip:openai_small_32",
+    "hf-clip": "latentstage.fixtures_clip:hf_small",
+    # real sizes, random weights (benchmarks; hundreds of MB)
+    "biggan-deep-128-full": "latentstage.fixtures_biggan:full_128",
+    "biggan-deep-256-full": "latentstage.fixtures_biggan:full_256",
+    "biggan-deep-512-full": "latentstage.fixtures_biggan:full_512",
+    "hf-clip-vit-b32": "latentstage.fixtures_clip:hf_vit_b32",
 }
 
 

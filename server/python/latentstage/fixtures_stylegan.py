@@ -53,6 +53,37 @@ def _network_pickle(G, kwargs, src):
     }
 
 
+# StyleGAN3 configs T and R as NVlabs' train.py passes them (channels and layers cut down; 32 px).
+SG3_T_INIT_KWARGS = dict(z_dim=32, w_dim=32, mapping_kwargs=nw.easydict(dict(num_layers=2)), channel_base=1024, channel_max=32,
+                         magnitude_ema_beta=0.999, num_layers=6, margin_size=4, c_dim=0, img_resolution=32, img_channels=3)
+SG3_R_INIT_KWARGS = dict(SG3_T_INIT_KWARGS, channel_base=2048, channel_max=64, conv_kernel=1, use_radial_filters=True)
+SG3_SRC = '"""Generator architecture from the paper "Alias-Free Generative Adversarial Networks"."""\n# (stand-in source text; never executed)\n'
+
+
+def sg3_generator(seed, kwargs):
+    from .archs import stylegan3
+    torch.manual_seed(seed)
+    cfg = {k: v for k, v in kwargs.items() if k not in ("mapping_kwargs", "magnitude_ema_beta")}
+    cfg["mapping_layers"] = kwargs["mapping_kwargs"]["num_layers"]
+    G = stylegan3.Generator(cfg).eval()
+    g = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for name, b in G.named_buffers():
+            if name.endswith("magnitude_ema"):
+                b.fill_(float(torch.rand([], generator=g)) * 1.5 + 0.5)
+        G.synthesis.input.affine.weight.copy_(torch.randn(G.synthesis.input.affine.weight.shape, generator=g) * 0.3)
+        G.mapping.w_avg.copy_(G.mapping(torch.randn([256, G.z_dim]), None).mean(0))
+    return G
+
+
+def nvlabs_sg3(out, seed=0):
+    nw.dump(_network_pickle(sg3_generator(seed, SG3_T_INIT_KWARGS), SG3_T_INIT_KWARGS, SG3_SRC), out)
+
+
+def nvlabs_sg3r(out, seed=0):
+    nw.dump(_network_pickle(sg3_generator(seed, SG3_R_INIT_KWARGS), SG3_R_INIT_KWARGS, SG3_SRC), out)
+
+
 def nvlabs_sg2(out, seed=0):
     G = sg2_generator(seed)
     nw.dump(_network_pickle(G, SG2_INIT_KWARGS, SG2_SRC), out)
@@ -73,3 +104,29 @@ def hostile_pkl(out, seed=0):
     import pickle
     with open(out, "wb") as f:
         pickle.dump({"G_ema": _WritesAFile(out + ".pwned"), "training_set_kwargs": {}}, f)
+
+
+def nvlabs_other(out, seed=0):
+    """A well-formed NVlabs persistent pickle whose generator is another architecture (a small
+    convolutional decoder): the importer must say it is not a StyleGAN."""
+    torch.manual_seed(seed)
+    net = torch.nn.Module()
+    net.add_module("fc", torch.nn.Linear(16, 64))
+    net.add_module("deconv", torch.nn.ConvTranspose2d(4, 3, 4, 2, 1))
+    G = nw.Persistent(net, "Generator", "# a different network (stand-in source text)\n", init_kwargs=dict(z_dim=16))
+    nw.dump({"G": G, "G_ema": G, "training_set_kwargs": nw.easydict({})}, out)
+
+
+# A rosinality checkpoint as its train.py saves it: g, d, g_ema state_dicts and the argparse args.
+ROSINALITY_KWARGS = dict(z_dim=32, w_dim=32, c_dim=0, img_resolution=32, img_channels=3,
+                         mapping_kwargs=nw.easydict(dict(num_layers=3)), channel_base=512, channel_max=32, conv_clamp=None)
+
+
+def rosinality_sg2(out, seed=0):
+    import argparse
+    from .importers.rosinality import nvlabs_to_rosinality
+    G = sg2_generator(seed, ROSINALITY_KWARGS)
+    g_ema = nvlabs_to_rosinality(G)
+    d = {"convs.0.0.weight": torch.randn([8, 3, 1, 1]), "final_linear.1.bias": torch.zeros([1])}
+    args = argparse.Namespace(size=32, batch=16, iter=800000, channel_multiplier=2, r1=10.0, path="lmdb/art")
+    torch.save({"g": g_ema, "d": d, "g_ema": g_ema, "args": args}, out)
