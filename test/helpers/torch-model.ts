@@ -3,7 +3,7 @@
 // with latentstage.importer into a folder with both ONNX files and PyTorch weights. Built once per
 // process and kind, with the python3 that has torch (server/model/python.ts).
 import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -15,18 +15,26 @@ const built = new Map<string, Promise<string>>();
 
 /**
  * An imported model folder from a fixture checkpoint: `kind` as latentstage.fixtures names it
- * (nvlabs-sg2, ...), `extra` the fixture generator's options. Cached per process.
+ * (nvlabs-sg2, nvlabs-sg2-512-full, ...), imported with `importer`; `clip` (a CLIP fixture kind,
+ * e.g. hf-clip) adds text and image encoders to it. Cached per process.
  */
-export function importedFixture(kind = 'nvlabs-sg2', extra: string[] = [], importer = 'stylegan'): Promise<string> {
-  const key = [kind, ...extra].join(' ');
+export function importedFixture(kind = 'nvlabs-sg2', o: { importer?: string; clip?: string; dir?: string } = {}): Promise<string> {
+  const key = [kind, o.importer, o.clip, o.dir].join(' ');
   let p = built.get(key);
   if (!p) {
     p = (async () => {
-      const tmp = mkdtempSync(path.join(tmpdir(), `ls-torch-${kind}-`));
-      const src = path.join(tmp, kind.startsWith('nvlabs') ? 'source.pkl' : 'source.pt');
-      await runModule('fixtures', [kind, src, ...extra], { timeoutMs: 600_000 });
-      const out = path.join(tmp, 'model');
-      await runModule('importer', [importer, src, '-o', out], { timeoutMs: 600_000 });
+      const tmp = o.dir ?? mkdtempSync(path.join(tmpdir(), `ls-torch-${kind}-`));
+      mkdirSync(tmp, { recursive: true });
+      const out = path.join(tmp, o.clip ? `${kind}+${o.clip}` : kind);
+      if (existsSync(path.join(out, MANIFEST))) return out;
+      const src = path.join(tmp, `${kind}.src`);
+      if (!existsSync(src)) await runModule('fixtures', [kind, src], { timeoutMs: 1_800_000 });
+      await runModule('importer', [o.importer ?? 'stylegan', src, '-o', out], { timeoutMs: 1_800_000 });
+      if (o.clip) {
+        const clip = path.join(tmp, `${o.clip}.src`);
+        if (!existsSync(clip)) await runModule('fixtures', [o.clip, clip], { timeoutMs: 1_800_000 });
+        await runModule('importer', ['clip', clip, '-o', out], { timeoutMs: 1_800_000 });
+      }
       return out;
     })();
     built.set(key, p);

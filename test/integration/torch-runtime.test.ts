@@ -25,7 +25,8 @@ const FLOAT_TOL = 1e-3;
 /** 8-bit RGB: the same rounding, so a value differs only where the float sits on a rounding edge. */
 const RGB_TOL = 1;
 
-const model = () => importedFixture('nvlabs-sg2');
+/** An imported StyleGAN2 fixture with a CLIP fixture's text and image encoders added (ONNX and PyTorch both). */
+const model = () => importedFixture('nvlabs-sg2', { clip: 'hf-clip' });
 
 function capturedLogger() {
   const lines: { level: number; msg: string }[] = [];
@@ -94,6 +95,9 @@ test('the server serves frames through the torch runtime; a killed child is repo
     assert.deepEqual((await (await fetch(`${s.url}/api/state`)).json()).runtime, { worker: 'running', crashes: 1 });
     assert.ok(lines.some((l) => /torch runtime child process restarted/.test(l.msg)));
     assert.equal((await s.command({ type: 'set', speed: 0.5 })).status, 200, 'commands still apply');
+    // a prompt steers by the CLIP-guided search, whose candidates go to the child a batch per call
+    assert.equal((await s.command({ type: 'prompt', text: 'a red heart' })).status, 200);
+    await waitFor(() => (s.steering.search?.evaluated ?? 0) > 0, 60000, 'the search to evaluate candidates');
     viewer.close();
   } finally {
     await s.stop();
@@ -135,14 +139,28 @@ test('torch frames match ONNX Runtime on the same weights', async (t) => {
   assert.ok(off / want.length < 0.01, `${off} of ${want.length} values on a rounding edge`);
   t.diagnostic(`${m.id}: max |torch - onnx| ${worst.toExponential(2)} (float, ${batch} pictures); 8-bit: ${off} of ${want.length} values differ, by at most ${rgbWorst}`);
 
-  // the search's batch call: embeddings of generated pictures, as the ONNX path computes them
-  if (m.image && onnx.runtime.encodeImage) {
-    const e = await torch.runtime.embedLatents!(z, batch);
-    const want = await onnx.runtime.encodeImage(toEncoderInput(a, batch, m), batch);
-    let ew = 0;
-    for (let i = 0; i < want.length; i++) ew = Math.max(ew, Math.abs(want[i]! - e[i]!));
-    assert.ok(ew <= FLOAT_TOL, `embeddings: max difference ${ew}`);
-  }
+  // the search's batch call: embeddings of generated pictures, as the ONNX path computes them;
+  // the live frame's embedding; the text encoder
+  assert.ok(m.image && m.text && m.torch?.image && m.torch.text, 'the fixture has CLIP encoders in both formats');
+  const diff = (x: Float32Array, y: Float32Array) => {
+    assert.equal(x.length, y.length);
+    let w = 0;
+    for (let i = 0; i < x.length; i++) w = Math.max(w, Math.abs(x[i]! - y[i]!));
+    return w;
+  };
+  const wantEmb = await onnx.runtime.encodeImage!(toEncoderInput(a, batch, m), batch);
+  const ew = diff(await torch.runtime.embedLatents!(z, batch), wantEmb);
+  assert.ok(ew <= FLOAT_TOL, `search embeddings: max difference ${ew}`);
+  const live = await torch.runtime.frame!(one, null, true);
+  const fw = diff(live.embedding!, wantEmb.subarray(0, m.image.dim));
+  assert.ok(fw <= FLOAT_TOL, `live frame embedding: max difference ${fw}`);
+  const len = m.text.length ?? 77;
+  const ids = new BigInt64Array(2 * len);
+  [49406, 320, 1125, 49407].forEach((t, i) => (ids[i] = BigInt(t % 800)));
+  [49406, 2368, 49407].forEach((t, i) => (ids[len + i] = BigInt(t % 800)));
+  const tw = diff(await torch.runtime.encodeText!(ids, 2), await onnx.runtime.encodeText!(ids, 2));
+  assert.ok(tw <= FLOAT_TOL, `text embeddings: max difference ${tw}`);
+  t.diagnostic(`embeddings: search batch ${ew.toExponential(2)}, live frame ${fw.toExponential(2)}, text ${tw.toExponential(2)}`);
 });
 
 test('a batch of candidates is one call; bad input is refused and the runtime serves on', async () => {

@@ -25,6 +25,9 @@ FIXTURES = {
     "biggan-deep-256-full": "latentstage.fixtures_biggan:full_256",
     "biggan-deep-512-full": "latentstage.fixtures_biggan:full_512",
     "hf-clip-vit-b32": "latentstage.fixtures_clip:hf_vit_b32",
+    "nvlabs-sg2-256-full": "latentstage.fixtures_sg2_full:full_256",
+    "nvlabs-sg2-512-full": "latentstage.fixtures_sg2_full:full_512",
+    "nvlabs-sg2-1024-full": "latentstage.fixtures_sg2_full:full_1024",
 }
 
 
