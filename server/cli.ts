@@ -1,5 +1,5 @@
 // The latentstage command line: `latentstage serve [--model DIR] [--host] [--port] [--fps]
-// [--device cpu|cuda|tensorrt|coreml|dml] [--seed]`, `latentstage render ...`,
+// [--device cpu|cuda|mps|tensorrt|coreml|dml] [--runtime onnx|tfjs|torch] [--seed]`, `latentstage render ...`,
 // `latentstage import stylegan|biggan|clip SRC -o OUT`.
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
