@@ -67,7 +67,9 @@ def bench(folder, device, dtype, seconds):
             out["image_encoder_per_s_batch%d" % search] = round(rate(lambda: m.encode_image(x), search, seconds, device), 1)
         txt = man.get("text")
         if m.encode_text is not None and txt:
-            ids = torch.randint(1, 1000, (1, 77), generator=g).to(device)
+            vocab = int(((man.get("torch") or {}).get("text") or {}).get("config", {}).get("vocab_size", 49408))
+            length = int(txt.get("length") or 77)
+            ids = torch.randint(1, vocab, (1, length), generator=g).to(device)
             out["text_encoder_per_s"] = round(rate(lambda: m.encode_text(ids), 1, seconds, device), 1)
     out["live_at_30fps"] = out["frame_fps"] >= 30
     return out
