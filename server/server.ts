@@ -26,9 +26,10 @@ import { resolveToken } from './surfaces/auth.ts';
 import { Access, HOST_REFUSED } from './surfaces/access.ts';
 import { frontDoor } from './surfaces/front-door.ts';
 import { guardProcess } from './guard.ts';
-import type { Device, RuntimeKind, TorchOptions } from './runtime/runtime.ts';
+import { WorkerRuntime } from './runtime/worker.ts';
 import { TorchRuntime } from './runtime/torch.ts';
-import { WorkerRuntime, RuntimeCrashError } from './runtime/worker.ts';
+import { RuntimeCrashError, type Device, type TorchOptions } from './runtime/runtime.ts';
+import type { RuntimeKind } from './model/manifest.ts';
 import { RuntimePool, planWorkers } from './runtime/pool.ts';
 import type { Params } from './params.ts';
 

@@ -1,11 +1,11 @@
 // Load a model folder: validated manifest, runtime sessions, vocabulary and card.
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { readManifest, ModelError, type Manifest } from './manifest.ts';
+import { readManifest, ModelError, type Manifest, type RuntimeKind } from './manifest.ts';
 import { createRuntime, type RuntimeOptions } from '../runtime/create.ts';
 import { createWorkerRuntime } from '../runtime/worker.ts';
 import { RuntimePool } from '../runtime/pool.ts';
-import type { Runtime, RuntimeKind } from '../runtime/runtime.ts';
+import type { Runtime } from '../runtime/runtime.ts';
 
 export interface Model {
   dir: string;

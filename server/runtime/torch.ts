@@ -15,8 +15,8 @@ import { EventEmitter } from 'node:events';
 import type { Readable, Writable } from 'node:stream';
 import { generatorResolution, ModelError, type Manifest, type ModelRole } from '../model/manifest.ts';
 import { findPython, pythonEnv } from '../model/python.ts';
-import type { Device, GenerateOptions, PriorOutput, RenderedFrame, Runtime, RuntimeOptions } from './runtime.ts';
-import { RuntimeCrashError, type WorkerRuntimeEvents, type WorkerState } from './worker.ts';
+import { RuntimeCrashError, type Device, type GenerateOptions, type PriorOutput, type RenderedFrame, type Runtime, type RuntimeOptions } from './runtime.ts';
+import type { WorkerState } from '../state.ts';
 import { encodeMessage, f32, WireReader, type WireMessage } from './torch-wire.ts';
 
 /** Respawn delays after consecutive crashes (ms); the last repeats. */
@@ -25,6 +25,16 @@ const BACKOFF = [0, 250, 1000, 5000];
 const CLOSE_TIMEOUT = 5000;
 /** How long a child may take to load and warm up before it counts as failed. */
 const START_TIMEOUT = 300_000;
+
+/** The same events as the worker thread's (worker.ts), so the server watches both alike. */
+export interface TorchRuntimeEvents {
+  /** The child died; calls in flight were rejected and a fresh child is starting. */
+  crash: [Error];
+  /** A fresh child is ready after a crash. */
+  restart: [];
+  /** A fresh child could not start; another try follows. */
+  restartFailed: [Error];
+}
 
 interface Pending {
   resolve(m: WireMessage): void;
@@ -44,7 +54,7 @@ export function torchUnfit(m: Manifest): string | null {
   return null;
 }
 
-export class TorchRuntime extends EventEmitter<WorkerRuntimeEvents> implements Runtime {
+export class TorchRuntime extends EventEmitter<TorchRuntimeEvents> implements Runtime {
   device: Device = 'cpu';
   readonly lanes = 1;
   encodeText?: Runtime['encodeText'];

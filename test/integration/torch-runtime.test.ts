@@ -16,8 +16,8 @@ import { toRgb } from '../../server/frames/rgb.ts';
 import { loadModel } from '../../server/model/load.ts';
 import { findPython, PythonError } from '../../server/model/python.ts';
 import { TorchRuntime } from '../../server/runtime/torch.ts';
-import { RuntimeCrashError } from '../../server/runtime/worker.ts';
-import { toEncoderInput } from '../../server/steer/image.ts';
+import { RuntimeCrashError } from '../../server/runtime/runtime.ts';
+import { toEncoderInput } from '../../server/runtime/encoder-input.ts';
 import { writeFixtureModel } from '../fixtures/onnx.ts';
 
 /** Tolerances against ONNX Runtime on the same weights (fp32 both sides; output range [-1, 1]). */

@@ -169,7 +169,7 @@ class Server:
         return x.round_().clamp_(0, 255).to(torch.uint8).permute(1, 2, 0)
 
     def encoder_input_t(self, images):
-        """The image encoder's input from generator pictures, as steer/image.ts's toEncoderInput."""
+        """The image encoder's input from generator pictures, as runtime/encoder-input.ts's toEncoderInput."""
         enc = self.image
         s = enc["size"]
         x = images.float()
