@@ -13,17 +13,19 @@ import { startTestServer } from '../helpers/server.ts';
 import { importModel, makeFixture, maxAbsDiff, normals, tempDir, torchGenerate } from '../helpers/models.ts';
 
 const FIXTURES = ['nvlabs-sg2', 'nvlabs-sg3', 'nvlabs-sg3r', 'rosinality-sg2'] as const;
+/** Imported and checked against PyTorch: the above plus a class-conditional StyleGAN2-ADA. */
+const IMPORTED = [...FIXTURES, 'nvlabs-sg2-cond'] as const;
 const tmp = tempDir();
 const folders: Record<string, string> = {};
 
 before(async () => {
-  for (const kind of FIXTURES) {
+  for (const kind of IMPORTED) {
     const src = await makeFixture(kind, path.join(tmp, `${kind}.${kind.startsWith('rosinality') ? 'pt' : 'pkl'}`));
     folders[kind] = await importModel('stylegan', src, path.join(tmp, kind));
   }
 });
 
-for (const kind of FIXTURES) {
+for (const kind of IMPORTED) {
   test(`${kind}: the imported ONNX generator matches PyTorch on the same walk vectors`, async () => {
     const dir = folders[kind];
     const m = await readManifest(dir);
@@ -33,10 +35,14 @@ for (const kind of FIXTURES) {
     assert.ok(m.torch?.generator && existsSync(path.join(dir, m.torch.generator.weights)));
     const batch = 3;
     const z = normals(batch * m.generator.z.dim, 7);
+    const cdim = m.generator.condition?.dim ?? 0;
+    assert.equal(cdim, kind.endsWith('-cond') ? 4 : 0);
+    // one class, another class, a half-half blend of two
+    const condition = cdim ? Float32Array.from({ length: batch * cdim }, (_, i) => [[1, 0, 0, 0], [0, 0, 1, 0], [0.5, 0.5, 0, 0]][Math.floor(i / cdim)][i % cdim]) : undefined;
     const model = await loadModel(dir);
     try {
-      const onnx = await model.runtime.generate(z, batch);
-      const ref = await torchGenerate(dir, z, batch);
+      const onnx = await model.runtime.generate(z, batch, condition);
+      const ref = await torchGenerate(dir, z, batch, { condition });
       const diff = maxAbsDiff(onnx, ref);
       let peak = 0;
       for (const v of ref) peak = Math.max(peak, Math.abs(v));
@@ -102,20 +108,34 @@ test('the server plays an imported StyleGAN folder and walks it in W', async () 
   }
 });
 
-test('a hostile pickle is refused without running it, and nothing is written', async () => {
-  const src = await makeFixture('hostile-pkl', path.join(tmp, 'hostile.pkl'));
-  const out = path.join(tmp, 'hostile-out');
-  await assert.rejects(importModel('stylegan', src, out), /refusing to load builtins\.exec/);
-  assert.equal(existsSync(`${src}.pwned`), false, 'the pickle did not run');
-  assert.equal(existsSync(out), false);
-});
+for (const [kind, file, load, refusal] of [
+  ['hostile-pkl', 'hostile.pkl', 'import pickle, sys; pickle.load(open(sys.argv[1], "rb"))', /refusing to load builtins\.exec/],
+  ['hostile-pt', 'hostile.pt', 'import torch, sys; torch.load(sys.argv[1])', /refused: the archive asks for builtins\.exec/],
+] as const) {
+  test(`${kind}: a hostile ${path.extname(file)} is refused without running it, and nothing is written`, async () => {
+    const src = await makeFixture(kind, path.join(tmp, file));
+    const out = path.join(tmp, `${kind}-out`);
+    await assert.rejects(importModel('stylegan', src, out), refusal);
+    assert.equal(existsSync(`${src}.pwned`), false, 'the file did not run');
+    assert.equal(existsSync(out), false);
+    // and the fixture is really hostile: an unrestricted load runs it and writes the file
+    const { spawnSync } = await import('node:child_process');
+    const { findPython } = await import('../../server/model/python.ts');
+    const py = await findPython();
+    const r = spawnSync(py.executable, ['-c', load, src], { encoding: 'utf8', timeout: 60_000 });
+    assert.ok(existsSync(`${src}.pwned`), `an unrestricted load runs it (${r.stderr.slice(-200)})`);
+  });
+}
 
 test('bad input gets a clear error and writes nothing', async () => {
   const pkl = path.join(tmp, 'nvlabs-sg2.pkl');
   const truncated = path.join(tmp, 'truncated.pkl');
   writeFileSync(truncated, readFileSync(pkl).subarray(0, 20000));
+  const truncatedPt = path.join(tmp, 'truncated.pt');
+  writeFileSync(truncatedPt, readFileSync(path.join(tmp, 'rosinality-sg2.pt')).subarray(0, 50000));
   const before = readdirSync(tmp).sort();
   await assert.rejects(importModel('stylegan', truncated, path.join(tmp, 'o1')), /truncated/);
+  await assert.rejects(importModel('stylegan', truncatedPt, path.join(tmp, 'o1')), /truncated/);
   await assert.rejects(importModel('stylegan', pkl, folders['nvlabs-sg2']), /already exists/);
   await assert.rejects(importModel('stylegan', path.join(tmp, 'missing.pkl'), path.join(tmp, 'o2')), /does not exist/);
   const notGan = path.join(tmp, 'not-a-gan.pkl');

@@ -16,7 +16,7 @@ import torch.nn.functional as F
 
 from latentstage import nvpickle
 from latentstage.folder import load_folder
-from latentstage.safe_load import load_checkpoint
+from latentstage.safeload import torch_checkpoint as load_checkpoint
 
 
 def fir(x, f, up=1, down=1, pad=(0, 0, 0, 0), gain=1.0):  # NVlabs _upfirdn2d_ref

@@ -89,6 +89,14 @@ def nvlabs_sg2(out, seed=0):
     nw.dump(_network_pickle(G, SG2_INIT_KWARGS, SG2_SRC), out)
 
 
+SG2_COND_INIT_KWARGS = dict(SG2_INIT_KWARGS, c_dim=4)
+
+
+def nvlabs_sg2_cond(out, seed=0):
+    """Class-conditional StyleGAN2-ADA (4 classes)."""
+    nw.dump(_network_pickle(sg2_generator(seed, SG2_COND_INIT_KWARGS), SG2_COND_INIT_KWARGS, SG2_SRC), out)
+
+
 class _WritesAFile:
     """Unpickling this runs exec(...), which writes `path`."""
 
@@ -130,3 +138,28 @@ def rosinality_sg2(out, seed=0):
     d = {"convs.0.0.weight": torch.randn([8, 3, 1, 1]), "final_linear.1.bias": torch.zeros([1])}
     args = argparse.Namespace(size=32, batch=16, iter=800000, channel_multiplier=2, r1=10.0, path="lmdb/art")
     torch.save({"g": g_ema, "d": d, "g_ema": g_ema, "args": args}, out)
+
+
+# Real sizes, random weights (benchmarks: the cost of a network does not depend on its weights).
+def _sg2_full(res):
+    kw = dict(z_dim=512, w_dim=512, c_dim=0, img_resolution=res, img_channels=3, mapping_kwargs=nw.easydict(dict(num_layers=8)),
+              channel_base=32768, channel_max=512, num_fp16_res=4, conv_clamp=256)  # config F / Autolume's stylegan2
+
+    def make(out, seed=0):
+        nw.dump(_network_pickle(sg2_generator(seed, kw), kw, SG2_SRC), out)
+    return make
+
+
+nvlabs_sg2_256_full, nvlabs_sg2_512_full, nvlabs_sg2_1024_full = _sg2_full(256), _sg2_full(512), _sg2_full(1024)
+
+
+def nvlabs_sg3t_512_full(out, seed=0):
+    kw = dict(z_dim=512, w_dim=512, mapping_kwargs=nw.easydict(dict(num_layers=2)), channel_base=32768, channel_max=512,
+              magnitude_ema_beta=0.999, c_dim=0, img_resolution=512, img_channels=3)  # train.py --cfg=stylegan3-t
+    nw.dump(_network_pickle(sg3_generator(seed, kw), kw, SG3_SRC), out)
+
+
+def hostile_pt(out, seed=0):
+    """A torch.save checkpoint (rosinality layout) whose g_ema, when loaded with torch.load,
+    writes OUT + '.pwned'."""
+    torch.save({"g_ema": _WritesAFile(out + ".pwned"), "latent_avg": torch.zeros([8])}, out)

@@ -8,7 +8,7 @@ import torch
 
 from ..archs import stylegan2
 from ..modelfolder import ImportError_
-from ..safe_load import CheckpointError, load_checkpoint
+from ..safeload import CheckpointError, torch_checkpoint as load_checkpoint
 
 IGNORED_SUFFIXES = (".conv.blur.kernel", ".upsample.kernel")  # the fixed [1,3,3,1] FIR filters; ours are built in
 
