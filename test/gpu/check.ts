@@ -6,7 +6,7 @@
 // Prints a Markdown table for the README and writes test/artifacts/gpu-check.json.
 //
 //   node --import tsx test/gpu/check.ts [--device cuda|mps|cpu] [--cpu] [--sizes 512,1024]
-//        [--seconds N] [--work DIR] [--fp16] [--compile] [--cuda-graphs]
+//        [--seconds N] [--work DIR] [--models KIND:IMPORTER,...|none] [--fp16] [--compile] [--cuda-graphs]
 //
 // --cpu proves the script on a machine without a GPU: device cpu, the small 32 px fixture, short
 // runs. Nothing is downloaded or installed: it needs this checkout's node_modules and a python3
@@ -34,6 +34,7 @@ const { values: o } = parseArgs({
     fp16: { type: 'boolean' },
     compile: { type: 'boolean' },
     'cuda-graphs': { type: 'boolean' },
+    models: { type: 'string' },
   },
 });
 const device = o.device ?? (o.cpu ? 'cpu' : 'cuda');
@@ -46,6 +47,16 @@ const log = (m: string) => process.stderr.write(`gpu-check: ${m}\n`);
 /** The fixture kind for a size: the 32 px test fixture, or a real-size StyleGAN2. */
 const kind = (size: number) => (size === 32 ? 'nvlabs-sg2' : `nvlabs-sg2-${size}-full`);
 const clipKind = o.cpu ? 'hf-clip' : 'hf-clip-vit-b32';
+/**
+ * The rest of the import issue's models bench, timed in PyTorch only (fixture kind:importer);
+ * `--models none` skips them (their imports take minutes on a CPU).
+ */
+const extraModels =
+  o.models === 'none'
+    ? []
+    : (o.models ?? (o.cpu ? 'biggan-deep:biggan' : 'nvlabs-sg2-256-full:stylegan,nvlabs-sg3t-512-full:stylegan,biggan-deep-128-full:biggan,biggan-deep-256-full:biggan,biggan-deep-512-full:biggan'))
+        .split(',')
+        .map((m) => m.split(':') as [string, string?]);
 
 interface Row {
   size: number;
@@ -126,8 +137,17 @@ async function main(): Promise<void> {
     rows.push(await serveRow(size, folders[size]!));
     log(`  ${JSON.stringify(rows.at(-1))}`);
   }
+  const extra: string[] = [];
+  for (const [k, importer] of extraModels) {
+    log(`building ${k} for the models bench...`);
+    try {
+      extra.push(await importedFixture(k, { importer: importer ?? 'stylegan', dir: work }));
+    } catch (err) {
+      log(`  ${k} left out: ${(err as Error).message.split('\n')[0]}`);
+    }
+  }
   log('models bench in PyTorch...');
-  const bench = await promisify(execFile)(py.executable, ['-m', 'latentstage.bench_torch', '--device', device, '--seconds', String(seconds), ...(o.fp16 ? ['--fp16'] : []), ...sizes.map((s) => folders[s]!)], {
+  const bench = await promisify(execFile)(py.executable, ['-m', 'latentstage.bench_torch', '--device', device, '--seconds', String(seconds), ...(o.fp16 ? ['--fp16'] : []), ...sizes.map((s) => folders[s]!), ...extra], {
     env: pythonEnv(),
     maxBuffer: 1 << 20,
     timeout: 1_800_000,
@@ -153,8 +173,18 @@ async function main(): Promise<void> {
   mkdirSync(artifacts, { recursive: true });
   writeFileSync(path.join(artifacts, 'gpu-check.json'), JSON.stringify({ title, device, flags, rows, models, transport }, null, 2) + '\n');
   console.log(lines.join('\n'));
-  console.log('\nmodels bench (PyTorch):');
-  for (const m of models) console.log(JSON.stringify(m));
+  console.log('\nModels bench in PyTorch (generator frames/s at batch 1 and the search batch, live frame incl. RGB to host, encoders):\n');
+  console.log('| model | px | batch 1 | search batch | frame (RGB) | live (>= 30 fps) | image encoder /s | text encoder /s |');
+  console.log('|---|---|---|---|---|---|---|---|');
+  for (const m of models) {
+    if (m.error) {
+      console.log(`| ${m.model} | error: ${m.error} |  |  |  |  |  |  |`);
+      continue;
+    }
+    const sb = m.search_batch as number;
+    const enc = Object.entries(m).find(([k]) => k.startsWith('image_encoder_per_s'))?.[1] ?? '';
+    console.log(`| ${m.model} | ${m.resolution} | ${m.generator_fps_batch1} | ${m[`generator_fps_batch${sb}`]} (${sb}) | ${m.frame_fps} | ${m.live_at_30fps ? 'yes' : 'no'} | ${enc} | ${m.text_encoder_per_s ?? ''} |`);
+  }
   console.log('\nframe transport (pipe vs shared memory):');
   console.log(JSON.stringify(transport));
 }
