@@ -112,10 +112,11 @@ export class TorchRuntime extends EventEmitter<TorchRuntimeEvents> implements Ru
     return this.pending.size;
   }
 
-  generate(z: Float32Array, batch: number, condition?: Float32Array | null, opts?: GenerateOptions): Promise<Float32Array> {
+  async generate(z: Float32Array, batch: number, condition?: Float32Array | null, opts?: GenerateOptions): Promise<Float32Array> {
     const zDim = this.manifest.generator.z.dim;
-    if (!Number.isInteger(batch) || batch < 1 || z.length !== batch * zDim) return Promise.reject(new RangeError(`z must hold ${batch} x ${zDim} values`));
-    return this.call({ op: 'generate', batch, live: !!opts?.live }, this.inputs(z, condition)).then((m) => f32(m.parts[0]!));
+    if (!Number.isInteger(batch) || batch < 1 || z.length !== batch * zDim) throw new RangeError(`z must hold ${batch} x ${zDim} values`);
+    const m = await this.call({ op: 'generate', batch, live: !!opts?.live }, this.inputs(z, condition));
+    return f32(m.parts[0]!);
   }
 
   async frame(z: Float32Array, condition: Float32Array | null, embed: boolean): Promise<RenderedFrame> {
