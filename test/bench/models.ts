@@ -119,6 +119,7 @@ export async function benchModels(opts: { seconds?: number } = {}): Promise<Reco
           const { rate, ms } = await perSecond(s, m.feeds(batch), batch, seconds);
           result[`${m.name}_batch${batch}_per_s`] = round(rate, 2);
           result[`${m.name}_batch${batch}_ms_per_call`] = round(ms, 1);
+          process.stderr.write(`bench models: ${m.name} batch ${batch}: ${round(ms, 1)} ms a call, ${round(rate, 2)} per s\n`);
           if (batch === 1) result[`${m.name}_live_30fps`] = rate >= 30 ? 'yes' : 'no';
         }
       } finally {

@@ -110,7 +110,7 @@ test('the server plays an imported StyleGAN folder and walks it in W', async () 
 
 for (const [kind, file, load, refusal] of [
   ['hostile-pkl', 'hostile.pkl', 'import pickle, sys; pickle.load(open(sys.argv[1], "rb"))', /refusing to load builtins\.exec/],
-  ['hostile-pt', 'hostile.pt', 'import torch, sys; torch.load(sys.argv[1])', /refused: the archive asks for builtins\.exec/],
+  ['hostile-pt', 'hostile.pt', 'import torch, sys; torch.load(sys.argv[1])', /refused: the archive asks for (__builtin__|builtins)\.exec/],
 ] as const) {
   test(`${kind}: a hostile ${path.extname(file)} is refused without running it, and nothing is written`, async () => {
     const src = await makeFixture(kind, path.join(tmp, file));
