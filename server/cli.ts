@@ -1,11 +1,12 @@
 // The latentstage command line: `latentstage serve [--model DIR] [--host] [--port] [--fps]
-// [--device cpu|cuda|tensorrt|coreml|dml] [--seed]`, `latentstage render ...`,
+// [--device cpu|cuda|mps|tensorrt|coreml|dml] [--runtime onnx|tfjs|torch] [--seed]`, `latentstage render ...`,
 // `latentstage import stylegan|biggan|clip SRC -o OUT`.
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { devices } from './runtime/runtime.ts';
+import { runtimeKinds } from './model/manifest.ts';
 import { startServer, DEFAULT_MODEL } from './server.ts';
 import { MANIFEST } from './model/manifest.ts';
 import { oscFromFlags } from './surfaces/osc.ts';
@@ -22,6 +23,11 @@ const USAGE = `usage: latentstage serve [options]
   --port N          HTTP/WebSocket port (default 8080, 0 = any free port)
   --fps N           target frames per second (default 60, 0 = uncapped)
   --device D        ${devices.join('|')} (default cpu; falls back to cpu if unavailable)
+  --runtime R       ${runtimeKinds.join('|')}: run the model on this runtime instead of its manifest's
+                    (torch: the folder's PyTorch weights in a python3 child, the GPU path)
+  --fp16            torch runtime: half precision (cuda/mps)
+  --compile         torch runtime: torch.compile the generator (PyTorch 2)
+  --cuda-graphs     torch runtime: replay live frames from captured CUDA graphs (cuda)
   --threads N       inference threads per network (default: ONNX Runtime's, one per core;
                     with 2+ workers, the cores split between them)
   --workers N       runtime workers making frames side by side (default: 2 when uncapped
@@ -62,6 +68,10 @@ const serveSchema = z.object({
   device: z.enum(devices, { error: `--device must be one of ${devices.join(', ')}` }).optional(),
   threads: int('threads', 1, 64).optional(),
   workers: int('workers', 1, 16).optional(),
+  runtime: z.enum(runtimeKinds, { error: `--runtime must be one of ${runtimeKinds.join(', ')}` }).optional(),
+  fp16: z.boolean().optional(),
+  compile: z.boolean().optional(),
+  'cuda-graphs': z.boolean().optional(),
   seed: int('seed', 0, SEED_MAX).optional(),
   presets: z.string().optional(),
   quality: int('quality', 1, 100).optional(),
@@ -94,6 +104,10 @@ export function parseServeArgs(args: string[]) {
         device: { type: 'string' },
         threads: { type: 'string' },
         workers: { type: 'string' },
+        runtime: { type: 'string' },
+        fp16: { type: 'boolean' },
+        compile: { type: 'boolean' },
+        'cuda-graphs': { type: 'boolean' },
         seed: { type: 'string' },
         presets: { type: 'string' },
         quality: { type: 'string' },
@@ -144,6 +158,8 @@ async function serve(args: string[]): Promise<void> {
     device: o.device,
     threads: o.threads,
     workers: o.workers,
+    runtime: o.runtime,
+    torch: o.fp16 || o.compile || o['cuda-graphs'] ? { fp16: o.fp16, compile: o.compile, cudaGraphs: o['cuda-graphs'] } : undefined,
     seed: o.seed,
     presets: o.presets,
     jpegQuality: o.quality,

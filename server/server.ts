@@ -28,7 +28,9 @@ import { Access, HOST_REFUSED } from './surfaces/access.ts';
 import { frontDoor } from './surfaces/front-door.ts';
 import { guardProcess } from './guard.ts';
 import { WorkerRuntime } from './runtime/worker.ts';
-import { RuntimeCrashError, type Device } from './runtime/runtime.ts';
+import { TorchRuntime } from './runtime/torch.ts';
+import { RuntimeCrashError, type Device, type TorchOptions } from './runtime/runtime.ts';
+import type { RuntimeKind } from './model/manifest.ts';
 import { RuntimePool, planWorkers } from './runtime/pool.ts';
 import type { Params } from './params.ts';
 
@@ -62,6 +64,10 @@ export interface ServerOptions {
   worker?: boolean;
   /** Runtime workers side by side (default: 2 when uncapped on a multi-core CPU, else 1; see planWorkers). */
   workers?: number;
+  /** Run the model on this runtime instead of its manifest's (torch: PyTorch in a child process). */
+  runtime?: RuntimeKind;
+  /** The torch runtime's fp16 / torch.compile / CUDA graphs. */
+  torch?: TorchOptions;
   /** OSC over UDP (off when absent); see server/surfaces/osc.ts. */
   osc?: OscOptions | null;
 }
@@ -93,8 +99,8 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
   const jpegQuality = opts.jpegQuality ?? 80;
   const startOsc = opts.osc ? await prepareOsc(opts.osc, opts.presets ?? path.join(ROOT, 'presets')) : null;
   const worker = opts.worker ?? true;
-  const plan = worker ? planWorkers({ fps: opts.fps ?? 60, device: opts.device, workers: opts.workers, threads: opts.threads, cores: availableParallelism() }) : { workers: 1, threads: opts.threads };
-  const model = await loadModel(opts.model ?? DEFAULT_MODEL, { device: opts.device, ...plan, warn: (m) => log.warn(m), info: (m) => log.info(m), worker });
+  const plan = worker && opts.runtime !== 'torch' ? planWorkers({ fps: opts.fps ?? 60, device: opts.device, workers: opts.workers, threads: opts.threads, cores: availableParallelism() }) : { workers: 1, threads: opts.threads };
+  const model = await loadModel(opts.model ?? DEFAULT_MODEL, { device: opts.device, ...plan, runtime: opts.runtime, torch: opts.torch, warn: (m) => log.warn(m), info: (m) => log.info(m), worker });
   // What startup has opened so far, closed in reverse order when a later step fails (the port is
   // taken, OSCQuery is refused, a feature fails to load): the runtime and its worker threads, the
   // features (the OSC socket, OSCQuery's server), the surfaces. Nothing is left running.
@@ -141,7 +147,7 @@ async function assemble(opts: ServerOptions, { log, host, token, access, jpegQua
   stage.on('failure', (err) => {
     if (!(err instanceof RuntimeCrashError)) log.error({ err }, 'frame generation failed');
   });
-  if (model.runtime instanceof WorkerRuntime || model.runtime instanceof RuntimePool) stage.use(watchWorker(stage, model.runtime, log));
+  if (model.runtime instanceof WorkerRuntime || model.runtime instanceof RuntimePool || model.runtime instanceof TorchRuntime) stage.use(watchWorker(stage, model.runtime, log));
   // The features that decide how a walk plays (performance.ts), then the live-only ones; they
   // close in reverse order.
   const { steering, scheduler } = await attachPerformance(stage, { log: { warn: (m) => log.warn(m), error: (m) => log.error(m) } });
@@ -238,16 +244,17 @@ async function assemble(opts: ServerOptions, { log, host, token, access, jpegQua
  * Report runtime worker crashes (log, /metrics, state.runtime) while it restarts; the stage retries
  * by itself. A feature with a status and nothing else.
  */
-function watchWorker(stage: Stage, runtime: WorkerRuntime | RuntimePool, log: Logger): Feature {
+function watchWorker(stage: Stage, runtime: WorkerRuntime | RuntimePool | TorchRuntime, log: Logger): Feature {
+  const what = runtime instanceof TorchRuntime ? 'torch runtime child process' : 'runtime worker';
   runtime.on('crash', (err) => {
     stage.metrics.runtimeCrashes.inc();
-    log.error({ err }, 'runtime worker crashed; restarting it');
+    log.error({ err }, `${what} crashed; restarting it`);
     stage.publish();
   });
   runtime.on('restart', () => {
-    log.info('runtime worker restarted');
+    log.info(`${what} restarted`);
     stage.publish();
   });
-  runtime.on('restartFailed', (err) => log.error({ err }, 'runtime worker could not restart; trying again'));
+  runtime.on('restartFailed', (err) => log.error({ err }, `${what} could not restart; trying again`));
   return { name: 'runtime', status: () => ({ runtime: { worker: runtime.state, crashes: runtime.crashes } }) };
 }

@@ -102,7 +102,7 @@ export interface FeatureState {
   modulation: ModulationStatus;
   /** The shared MIDI mapping (presets/midi-map.json) that every control page uses. */
   midi: MidiMapStatus;
-  /** The runtime worker (when inference runs in one) and how often it crashed. */
+  /** The runtime worker or torch runtime child process (when inference runs in one) and how often it crashed. */
   runtime: { worker: WorkerState; crashes: number };
 }
 

@@ -10,8 +10,12 @@ import { readTfjsModelJson } from '../runtime/tfjs-files.ts';
 const file = z.string().min(1).refine((f) => !path.isAbsolute(f) && !f.split(/[\\/]/).includes('..'), 'must be a relative path inside the model folder');
 const dim = z.number().int().positive();
 
-/** Which implementation runs a model folder (its manifest's `runtime`, default onnx; see server/runtime/). */
-export const runtimeKinds = ['onnx', 'tfjs'] as const;
+/**
+ * Which implementation runs a model folder (its manifest's `runtime`, default onnx; see
+ * server/runtime/). torch: its PyTorch weights (`torch`) in a python3 child; `serve --runtime
+ * torch` picks it for any folder that has them.
+ */
+export const runtimeKinds = ['onnx', 'tfjs', 'torch'] as const;
 export type RuntimeKind = (typeof runtimeKinds)[number];
 const range = z.tuple([z.number(), z.number()]).refine(([a, b]) => a < b, 'range must be [low, high]');
 
@@ -32,7 +36,7 @@ export const manifestSchema = z
   id: z.string().regex(/^[a-z0-9][a-z0-9._-]{0,63}$/, 'id must be lowercase letters, digits, . _ -'),
   name: z.string().min(1),
   description: z.string().optional(),
-  /** onnx (default): the model files are .onnx; tfjs: each is a TF.js model.json with its weight shards. */
+  /** onnx (default): the model files are .onnx; tfjs: each is a TF.js model.json with its weight shards; torch: see runtimeKinds. */
   runtime: z.enum(runtimeKinds).optional(),
   card: file.optional(),
   resolution: z.strictObject({ width: dim, height: dim }),

@@ -31,10 +31,14 @@ interface Ran {
   spawnError?: NodeJS.ErrnoException;
 }
 
+/** The environment of a latentstage Python process: our package first on PYTHONPATH. */
+export function pythonEnv(): NodeJS.ProcessEnv {
+  return { ...process.env, PYTHONPATH: [PYTHON_PACKAGE_ROOT, process.env.PYTHONPATH].filter(Boolean).join(path.delimiter), PYTHONDONTWRITEBYTECODE: '1', PYTHONUNBUFFERED: '1' };
+}
+
 function run(executable: string, args: string[], opts: { timeoutMs?: number; onStderr?: (chunk: string) => void } = {}): Promise<Ran> {
   return new Promise((resolve) => {
-    const env = { ...process.env, PYTHONPATH: [PYTHON_PACKAGE_ROOT, process.env.PYTHONPATH].filter(Boolean).join(path.delimiter), PYTHONDONTWRITEBYTECODE: '1' };
-    const child = spawn(executable, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(executable, args, { env: pythonEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     const timer = opts.timeoutMs ? setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs) : null;
@@ -62,11 +66,21 @@ function candidates(): string[] {
 
 let found: Promise<Python> | null = null;
 
-/** The first candidate Python that imports torch (cached); PythonError saying what to install otherwise. */
-export function findPython(): Promise<Python> {
-  found ??= (async () => {
+/**
+ * The first candidate Python that imports torch (cached), or `executable` alone when given (the
+ * torch runtime's option); PythonError saying what to install otherwise.
+ */
+export function findPython(executable?: string): Promise<Python> {
+  if (executable) return probe([executable]);
+  found ??= probe(candidates());
+  found.catch(() => (found = null));
+  return found;
+}
+
+function probe(list: string[]): Promise<Python> {
+  return (async () => {
     const tried: string[] = [];
-    for (const exe of candidates()) {
+    for (const exe of list) {
       const r = await run(exe, ['-c', 'import sys, numpy, torch; assert sys.version_info >= (3, 8); print(torch.__version__)'], { timeoutMs: 120_000 });
       if (r.spawnError) {
         tried.push(`${exe}: not found`);
@@ -78,8 +92,6 @@ export function findPython(): Promise<Python> {
     }
     throw new PythonError(`no Python 3 with PyTorch found (${tried.join('; ')}); ${INSTALL_TORCH}`);
   })();
-  found.catch(() => (found = null));
-  return found;
 }
 
 export interface ModuleResult {

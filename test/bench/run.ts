@@ -16,6 +16,7 @@ const optional: [string, string, string][] = [
   ['record', './record.ts', 'benchRecord'],
   ['pipeline', './pipeline.ts', 'benchPipeline'],
   ['runtimes', './runtimes.ts', 'benchRuntimes'],
+  ['torch-transport', './torch-transport.ts', 'benchTorchTransport'],
   ['picture', './picture.ts', 'benchPicture'],
   ['instruments', './instruments.ts', 'benchInstruments'],
   ['models', './models.ts', 'benchModels'],
