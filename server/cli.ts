@@ -1,5 +1,6 @@
 // The latentstage command line: `latentstage serve [--model DIR] [--host] [--port] [--fps]
-// [--device cpu|cuda|tensorrt|coreml|dml] [--seed]`.
+// [--device cpu|cuda|tensorrt|coreml|dml] [--seed]`, `latentstage render ...`,
+// `latentstage index MODEL_FOLDER` (the latent bank).
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { existsSync } from 'node:fs';
@@ -12,6 +13,8 @@ import { ROOT } from './server.ts';
 import { normalizeHost, normalizeOrigin } from './surfaces/access.ts';
 import { renderCli, RenderUsageError, RENDER_USAGE } from './record/render-cli.ts';
 import { streamUrl, oscPrefix, parseHostPort, SEED_MAX } from './schema-atoms.ts';
+import { indexCli, IndexUsageError, INDEX_USAGE } from './steer/index-cli.ts';
+import { steerChoices } from './steer/steering.ts';
 
 const USAGE = `usage: latentstage serve [options]
 
@@ -25,6 +28,9 @@ const USAGE = `usage: latentstage serve [options]
   --workers N       runtime workers making frames side by side (default: 2 when uncapped
                     on a CPU with 2+ cores, else 1)
   --seed N          walk seed (default 1)
+  --steer PATH      how prompts steer: ${steerChoices.join('|')} (default auto: the prior, a
+                    text-conditioned generator, the latent bank, else the search; bank switches
+                    a prior off and steers through the bank of latentstage index)
   --presets DIR     preset folder (default presets/)
   --quality N       JPEG quality 1-100 (default 80)
   --token T         control token, 8+ characters (default: $LATENTSTAGE_TOKEN, or random when not on loopback)
@@ -61,6 +67,7 @@ const serveSchema = z.object({
   threads: int('threads', 1, 64).optional(),
   workers: int('workers', 1, 16).optional(),
   seed: int('seed', 0, SEED_MAX).optional(),
+  steer: z.enum(steerChoices, { error: `--steer must be one of ${steerChoices.join(', ')}` }).optional(),
   presets: z.string().optional(),
   quality: int('quality', 1, 100).optional(),
   token: z.string().refine((t) => t.trim().length >= 8, '--token must be at least 8 characters').optional(),
@@ -93,6 +100,7 @@ export function parseServeArgs(args: string[]) {
         threads: { type: 'string' },
         workers: { type: 'string' },
         seed: { type: 'string' },
+        steer: { type: 'string' },
         presets: { type: 'string' },
         quality: { type: 'string' },
         token: { type: 'string' },
@@ -143,6 +151,7 @@ async function serve(args: string[]): Promise<void> {
     threads: o.threads,
     workers: o.workers,
     seed: o.seed,
+    steer: o.steer,
     presets: o.presets,
     jpegQuality: o.quality,
     token: o.token,
@@ -192,7 +201,16 @@ async function render(args: string[]): Promise<void> {
   }
 }
 
-export const commands: Record<string, (args: string[]) => Promise<void>> = { serve, render };
+async function index(args: string[]): Promise<void> {
+  try {
+    await indexCli(args);
+  } catch (err) {
+    if (err instanceof IndexUsageError) throw new UsageError(err.message && `index: ${err.message}`, INDEX_USAGE);
+    throw err;
+  }
+}
+
+export const commands: Record<string, (args: string[]) => Promise<void>> = { serve, render, index };
 
 export async function main(argv: string[]): Promise<number> {
   const [cmd = 'serve', ...rest] = argv;

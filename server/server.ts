@@ -12,7 +12,7 @@ import type { Feature } from './feature.ts';
 import { PresetStore, Presets } from './presets.ts';
 import { Recorder } from './record/recorder.ts';
 import { Streamer } from './record/stream.ts';
-import { Steering } from './steer/steering.ts';
+import { Steering, type SteerChoice } from './steer/steering.ts';
 import { Scheduler } from './steer/schedule.ts';
 import { Modulation } from './mod/feature.ts';
 import { MidiMap } from './mod/midi-map.ts';
@@ -43,6 +43,8 @@ export interface ServerOptions {
   /** Inference threads per network (ONNX Runtime intra-op; default one per core). */
   threads?: number;
   seed?: number;
+  /** How prompts steer (steering.ts SteerChoice; default auto). */
+  steer?: SteerChoice;
   presets?: string;
   jpegQuality?: number;
   /** Control token (8+ characters); defaults to LATENTSTAGE_TOKEN, or a random one when bound beyond loopback. */
@@ -106,7 +108,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
   });
   if (model.runtime instanceof WorkerRuntime || model.runtime instanceof RuntimePool) stage.use(watchWorker(stage, model.runtime, log));
   // The features, composed (see feature.ts); they close in reverse order.
-  const steering = stage.use(await Steering.attach(stage, { log: { warn: (m) => log.warn(m), error: (m) => log.error(m) } }));
+  const steering = stage.use(await Steering.attach(stage, { steer: opts.steer, log: { warn: (m) => log.warn(m), error: (m) => log.error(m) } }));
   const scheduler = stage.use(new Scheduler(stage, log));
   stage.use(new Modulation(stage));
   stage.use(await MidiMap.open(stage.presets.dir, log));

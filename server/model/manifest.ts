@@ -75,6 +75,11 @@ export const manifestSchema = z
       scale: z.number().int().min(1).max(16),
     })
     .optional(),
+  /**
+   * The latent bank written by `latentstage index` (header file; server/steer/bank-file.ts). Not
+   * checked at load: a missing or damaged bank is reported and the model runs without it.
+   */
+  bank: file.optional(),
 })
   .refine((m) => !m.refiner || (m.resolution.width % m.refiner.scale === 0 && m.resolution.height % m.refiner.scale === 0), {
     message: 'resolution must be a multiple of refiner.scale (the generator draws resolution / scale)',
