@@ -28,3 +28,9 @@ test('workers by default: one using every core when capped, two sharing the core
   assert.deepEqual(planWorkers({ fps: 60, cores: 8, workers: 4 }), { workers: 4, threads: 2 });
   assert.deepEqual(planWorkers({ fps: 0, cores: 2, threads: 2 }), { workers: 2, threads: 2 });
 });
+
+test('--steer picks how prompts steer; an unknown path fails with the choices named', () => {
+  assert.equal(parseServeArgs(['--steer', 'bank']).steer, 'bank');
+  assert.equal(parseServeArgs([]).steer, undefined);
+  assert.throws(() => parseServeArgs(['--steer', 'magic']), /--steer must be one of auto, prior, condition, bank, search/);
+});
