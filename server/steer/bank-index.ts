@@ -31,14 +31,14 @@ export function walkSpace(m: Manifest): 'z' | 'w' {
   return latent?.space === 'w' ? 'w' : 'z';
 }
 
-/** The model's class names (manifest `classes`: a file of names, one a line, or a JSON array), or null. */
+/** The model's class names (manifest `classes`: a file of names, one a line ('#' lines skipped), or a JSON array), or null. */
 export async function readClassNames(dir: string, m: Manifest): Promise<string[] | null> {
   const c = (m as { classes?: unknown }).classes;
   if (c === undefined) return null;
   const file = typeof c === 'string' ? c : typeof c === 'object' && c && typeof (c as { file?: unknown }).file === 'string' ? (c as { file: string }).file : null;
   if (!file) throw new BankError(`model ${m.id}: manifest classes must name a file of class names`);
   const text = await readFile(path.join(dir, file), 'utf8');
-  const names = file.endsWith('.json') ? (JSON.parse(text) as unknown) : text.split(/\r?\n/).map((l) => l.trim()).filter(Boolean);
+  const names = file.endsWith('.json') ? (JSON.parse(text) as unknown) : text.split(/\r?\n/).map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
   if (!Array.isArray(names) || names.length === 0 || !names.every((n) => typeof n === 'string' && n.length > 0)) {
     throw new BankError(`model ${m.id}: ${file} must list class names (one per line, or a JSON array of strings)`);
   }
