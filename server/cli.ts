@@ -1,6 +1,6 @@
 // The latentstage command line: `latentstage serve [--model DIR] [--host] [--port] [--fps]
 // [--device cpu|cuda|tensorrt|coreml|dml] [--seed]`, `latentstage render ...`,
-// `latentstage index MODEL_FOLDER` (the latent bank).
+// `latentstage import stylegan|biggan|clip SRC -o OUT`, `latentstage index MODEL_FOLDER` (the latent bank).
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { existsSync } from 'node:fs';
@@ -15,6 +15,7 @@ import { renderCli, RenderUsageError, RENDER_USAGE } from './record/render-cli.t
 import { streamUrl, oscPrefix, parseHostPort, SEED_MAX } from './schema-atoms.ts';
 import { indexCli, IndexUsageError, INDEX_USAGE } from './steer/index-cli.ts';
 import { steerChoices } from './steer/steering.ts';
+import { importCli, ImportUsageError, IMPORT_USAGE } from './model/import-cli.ts';
 
 const USAGE = `usage: latentstage serve [options]
 
@@ -210,7 +211,16 @@ async function index(args: string[]): Promise<void> {
   }
 }
 
-export const commands: Record<string, (args: string[]) => Promise<void>> = { serve, render, index };
+async function importModel(args: string[]): Promise<void> {
+  try {
+    await importCli(args);
+  } catch (err) {
+    if (err instanceof ImportUsageError) throw new UsageError(err.message && `import: ${err.message}`, IMPORT_USAGE);
+    throw err;
+  }
+}
+
+export const commands: Record<string, (args: string[]) => Promise<void>> = { serve, render, import: importModel, index };
 
 export async function main(argv: string[]): Promise<number> {
   const [cmd = 'serve', ...rest] = argv;

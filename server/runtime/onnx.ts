@@ -58,6 +58,8 @@ export async function createOnnxRuntime(dir: string, manifest: Manifest, opts: O
   const { width, height } = manifest.resolution;
   const base = generatorResolution(manifest);
   const zDim = manifest.generator.z.dim;
+  const truncation = manifest.generator.truncation;
+  const truncationFeed = new ort.Tensor('float32', Float32Array.of(truncation?.default ?? 1), [1]);
   const refiner = manifest.refiner;
   const refine = sessions.refiner;
   // The refiner takes the generator's layout (NCHW or NHWC) at resolution / scale.
@@ -75,6 +77,7 @@ export async function createOnnxRuntime(dir: string, manifest: Manifest, opts: O
         const c = condition ?? new Float32Array(batch * cond.dim);
         feeds[cond.input] = new ort.Tensor('float32', c, [batch, cond.dim]);
       }
+      if (truncation) feeds[truncation.input] = truncationFeed;
       const out = await gen.run(feeds);
       const data = out[manifest.generator.output.name].data as Float32Array;
       if (data.length !== batch * 3 * base.width * base.height) {

@@ -17,6 +17,7 @@ const optional: [string, string, string][] = [
   ['runtimes', './runtimes.ts', 'benchRuntimes'],
   ['picture', './picture.ts', 'benchPicture'],
   ['instruments', './instruments.ts', 'benchInstruments'],
+  ['models', './models.ts', 'benchModels'],
 ];
 
 async function main() {
