@@ -11,8 +11,13 @@ import sys
 # kind -> "module:function"; function(out: str, seed: int) writes the fixture.
 FIXTURES = {
     "nvlabs-sg2": "latentstage.fixtures_stylegan:nvlabs_sg2",
+    "nvlabs-sg2-cond": "latentstage.fixtures_stylegan:nvlabs_sg2_cond",
+    "nvlabs-sg3": "latentstage.fixtures_stylegan:nvlabs_sg3",
+    "nvlabs-sg3r": "latentstage.fixtures_stylegan:nvlabs_sg3r",
+    "rosinality-sg2": "latentstage.fixtures_stylegan:rosinality_sg2",
     "nvlabs-other": "latentstage.fixtures_stylegan:nvlabs_other",
     "hostile-pkl": "latentstage.fixtures_stylegan:hostile_pkl",
+    "hostile-pt": "latentstage.fixtures_stylegan:hostile_pt",
     "biggan-deep": "latentstage.fixtures_biggan:small",
     "openai-clip": "latentstage.fixtures_clip:openai_small",
     "openai-clip-32": "latentstage.fixtures_clip:openai_small_32",
@@ -22,6 +27,10 @@ FIXTURES = {
     "biggan-deep-256-full": "latentstage.fixtures_biggan:full_256",
     "biggan-deep-512-full": "latentstage.fixtures_biggan:full_512",
     "hf-clip-vit-b32": "latentstage.fixtures_clip:hf_vit_b32",
+    "nvlabs-sg2-256-full": "latentstage.fixtures_stylegan:nvlabs_sg2_256_full",
+    "nvlabs-sg2-512-full": "latentstage.fixtures_stylegan:nvlabs_sg2_512_full",
+    "nvlabs-sg2-1024-full": "latentstage.fixtures_stylegan:nvlabs_sg2_1024_full",
+    "nvlabs-sg3t-512-full": "latentstage.fixtures_stylegan:nvlabs_sg3t_512_full",
 }
 
 

@@ -53,9 +53,48 @@ def _network_pickle(G, kwargs, src):
     }
 
 
+# StyleGAN3 configs T and R as NVlabs' train.py passes them (channels and layers cut down; 32 px).
+SG3_T_INIT_KWARGS = dict(z_dim=32, w_dim=32, mapping_kwargs=nw.easydict(dict(num_layers=2)), channel_base=1024, channel_max=32,
+                         magnitude_ema_beta=0.999, num_layers=6, margin_size=4, c_dim=0, img_resolution=32, img_channels=3)
+SG3_R_INIT_KWARGS = dict(SG3_T_INIT_KWARGS, channel_base=2048, channel_max=64, conv_kernel=1, use_radial_filters=True)
+SG3_SRC = '"""Generator architecture from the paper "Alias-Free Generative Adversarial Networks"."""\n# (stand-in source text; never executed)\n'
+
+
+def sg3_generator(seed, kwargs):
+    from .archs import stylegan3
+    torch.manual_seed(seed)
+    cfg = {k: v for k, v in kwargs.items() if k not in ("mapping_kwargs", "magnitude_ema_beta")}
+    cfg["mapping_layers"] = kwargs["mapping_kwargs"]["num_layers"]
+    G = stylegan3.Generator(cfg).eval()
+    g = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for name, b in G.named_buffers():
+            if name.endswith("magnitude_ema"):
+                b.fill_(float(torch.rand([], generator=g)) * 1.5 + 0.5)
+        G.synthesis.input.affine.weight.copy_(torch.randn(G.synthesis.input.affine.weight.shape, generator=g) * 0.3)
+        G.mapping.w_avg.copy_(G.mapping(torch.randn([256, G.z_dim]), None).mean(0))
+    return G
+
+
+def nvlabs_sg3(out, seed=0):
+    nw.dump(_network_pickle(sg3_generator(seed, SG3_T_INIT_KWARGS), SG3_T_INIT_KWARGS, SG3_SRC), out)
+
+
+def nvlabs_sg3r(out, seed=0):
+    nw.dump(_network_pickle(sg3_generator(seed, SG3_R_INIT_KWARGS), SG3_R_INIT_KWARGS, SG3_SRC), out)
+
+
 def nvlabs_sg2(out, seed=0):
     G = sg2_generator(seed)
     nw.dump(_network_pickle(G, SG2_INIT_KWARGS, SG2_SRC), out)
+
+
+SG2_COND_INIT_KWARGS = dict(SG2_INIT_KWARGS, c_dim=4)
+
+
+def nvlabs_sg2_cond(out, seed=0):
+    """Class-conditional StyleGAN2-ADA (4 classes)."""
+    nw.dump(_network_pickle(sg2_generator(seed, SG2_COND_INIT_KWARGS), SG2_COND_INIT_KWARGS, SG2_SRC), out)
 
 
 class _WritesAFile:
@@ -84,3 +123,43 @@ def nvlabs_other(out, seed=0):
     net.add_module("deconv", torch.nn.ConvTranspose2d(4, 3, 4, 2, 1))
     G = nw.Persistent(net, "Generator", "# a different network (stand-in source text)\n", init_kwargs=dict(z_dim=16))
     nw.dump({"G": G, "G_ema": G, "training_set_kwargs": nw.easydict({})}, out)
+
+
+# A rosinality checkpoint as its train.py saves it: g, d, g_ema state_dicts and the argparse args.
+ROSINALITY_KWARGS = dict(z_dim=32, w_dim=32, c_dim=0, img_resolution=32, img_channels=3,
+                         mapping_kwargs=nw.easydict(dict(num_layers=3)), channel_base=512, channel_max=32, conv_clamp=None)
+
+
+def rosinality_sg2(out, seed=0):
+    import argparse
+    from .importers.rosinality import nvlabs_to_rosinality
+    G = sg2_generator(seed, ROSINALITY_KWARGS)
+    g_ema = nvlabs_to_rosinality(G)
+    d = {"convs.0.0.weight": torch.randn([8, 3, 1, 1]), "final_linear.1.bias": torch.zeros([1])}
+    args = argparse.Namespace(size=32, batch=16, iter=800000, channel_multiplier=2, r1=10.0, path="lmdb/art")
+    torch.save({"g": g_ema, "d": d, "g_ema": g_ema, "args": args}, out)
+
+
+# Real sizes, random weights (benchmarks: the cost of a network does not depend on its weights).
+def _sg2_full(res):
+    kw = dict(z_dim=512, w_dim=512, c_dim=0, img_resolution=res, img_channels=3, mapping_kwargs=nw.easydict(dict(num_layers=8)),
+              channel_base=32768, channel_max=512, num_fp16_res=4, conv_clamp=256)  # config F / Autolume's stylegan2
+
+    def make(out, seed=0):
+        nw.dump(_network_pickle(sg2_generator(seed, kw), kw, SG2_SRC), out)
+    return make
+
+
+nvlabs_sg2_256_full, nvlabs_sg2_512_full, nvlabs_sg2_1024_full = _sg2_full(256), _sg2_full(512), _sg2_full(1024)
+
+
+def nvlabs_sg3t_512_full(out, seed=0):
+    kw = dict(z_dim=512, w_dim=512, mapping_kwargs=nw.easydict(dict(num_layers=2)), channel_base=32768, channel_max=512,
+              magnitude_ema_beta=0.999, c_dim=0, img_resolution=512, img_channels=3)  # train.py --cfg=stylegan3-t
+    nw.dump(_network_pickle(sg3_generator(seed, kw), kw, SG3_SRC), out)
+
+
+def hostile_pt(out, seed=0):
+    """A torch.save checkpoint (rosinality layout) whose g_ema, when loaded with torch.load,
+    writes OUT + '.pwned'."""
+    torch.save({"g_ema": _WritesAFile(out + ".pwned"), "latent_avg": torch.zeros([8])}, out)

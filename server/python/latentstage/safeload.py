@@ -10,6 +10,8 @@
   state is their attributes) and ``<name>/data/<key>`` (raw storages). A restricted unpickler builds each
   ``__torch__.*`` object as an inert attribute holder, tensors from the raw storages, and refuses every
   other global; the stored ``code/`` is never read.
+- ``torch_checkpoint(path)``: a torch.save'd training checkpoint that may also hold argparse.Namespace
+  settings (rosinality's .pt), through a restricted unpickler.
 """
 from __future__ import annotations
 
@@ -169,3 +171,58 @@ def torchscript_state(path: str) -> dict:
 
     walk(root, "", set())
     return out
+
+
+# --- torch_checkpoint(path): a torch.save'd training checkpoint (rosinality's {"g_ema": ..., "args":
+# argparse.Namespace, ...}), which weights_only refuses for its Namespace. torch.load cannot be given
+# a restricted unpickler (torch 1.13 ignores pickle_module), so the zip is read here: data.pkl
+# through _ScriptUnpickler's storage handling, plus argparse.Namespace (a plain attribute bag) and
+# torch's Parameter rebuilders; every other global is refused before anything runs.
+import argparse  # noqa: E402
+import io  # noqa: E402
+
+
+class CheckpointError(ValueError):
+    """A training checkpoint that cannot be read safely (refused global, truncated file)."""
+
+
+def _ckpt_rebuild_parameter(data, requires_grad=False, backward_hooks=None, *state):
+    return torch.nn.Parameter(data, requires_grad=False)
+
+
+_CKPT_EXTRA = {
+    ("argparse", "Namespace"): argparse.Namespace,
+    ("builtins", "set"): set,
+    ("builtins", "frozenset"): frozenset,
+    ("torch", "Size"): torch.Size,
+    ("torch._utils", "_rebuild_parameter"): _ckpt_rebuild_parameter,
+    ("torch._utils", "_rebuild_parameter_with_state"): _ckpt_rebuild_parameter,
+}
+
+
+class _CkptUnpickler(_ScriptUnpickler):
+    def find_class(self, module, name):
+        if (module, name) in _CKPT_EXTRA:
+            return _CKPT_EXTRA[(module, name)]
+        if module == "__torch__" or module.startswith("__torch__."):
+            raise UnsafeFileError(f"refused: {module}.{name} (TorchScript) in a training checkpoint")
+        return super().find_class(module, name)
+
+
+def torch_checkpoint(path):
+    """A torch.save file (zip format, PyTorch >= 1.6) read without running anything in it."""
+    try:
+        archive = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError) as err:
+        raise CheckpointError(f"{path} cannot be read as a PyTorch checkpoint (not a complete zip: {err}); is the download truncated?") from None
+    with archive:
+        pkls = [n for n in archive.namelist() if n.endswith("/data.pkl") and n.count("/") == 1]
+        if not pkls:
+            raise CheckpointError(f"{path} is not a PyTorch checkpoint (no data.pkl)")
+        prefix = pkls[0][: -len("data.pkl")]
+        try:
+            return _CkptUnpickler(io.BytesIO(archive.read(pkls[0])), archive, prefix).load()
+        except UnsafeFileError as err:
+            raise CheckpointError(str(err)) from None
+        except (pickle.UnpicklingError, EOFError, zipfile.BadZipFile, struct.error, ValueError, RuntimeError) as err:
+            raise CheckpointError(f"{path} cannot be read as a PyTorch checkpoint ({err}); is the download truncated?") from None

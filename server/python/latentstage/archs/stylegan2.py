@@ -4,7 +4,8 @@ reference ops (modulated convolution written unfused, noise from the stored cons
 the walk in W in front of it (stylegan_common.WalkInW).
 
 config: z_dim, c_dim, w_dim, img_resolution, img_channels, channel_base, channel_max,
-mapping_layers, lr_multiplier, conv_clamp (None or a number)."""
+mapping_layers, lr_multiplier, conv_clamp (None or a number), and optionally channels
+({"4": 512, "8": 512, ...}: each resolution's channels, overriding channel_base/channel_max)."""
 import math
 
 import numpy as np
@@ -15,7 +16,7 @@ from torch import nn
 from .stylegan_common import FullyConnectedLayer, MappingNetwork, WalkInW, bias_act, setup_filter, upfirdn2d, upsample2d
 
 DEFAULTS = dict(z_dim=512, c_dim=0, w_dim=512, img_resolution=1024, img_channels=3, channel_base=32768, channel_max=512,
-                mapping_layers=8, lr_multiplier=0.01, conv_clamp=None)
+                mapping_layers=8, lr_multiplier=0.01, conv_clamp=None, channels=None)
 
 
 def modulated_conv(x, weight, styles, demodulate=True, up=1, padding=0, resample_filter=None):
@@ -101,15 +102,16 @@ def channels_for(res, channel_base, channel_max):
 
 
 class SynthesisNetwork(nn.Module):
-    def __init__(self, w_dim, img_resolution, img_channels, channel_base=32768, channel_max=512, conv_clamp=None):
+    def __init__(self, w_dim, img_resolution, img_channels, channel_base=32768, channel_max=512, conv_clamp=None, channels=None):
         super().__init__()
+        ch = (lambda r: int(channels[str(r)])) if channels else (lambda r: channels_for(r, channel_base, channel_max))
         log2 = int(np.log2(img_resolution))
         if img_resolution != 2 ** log2 or img_resolution < 4:
             raise ValueError(f"img_resolution {img_resolution} is not a power of two >= 4")
         self.block_resolutions = [2 ** i for i in range(2, log2 + 1)]
         for res in self.block_resolutions:
-            in_ch = channels_for(res // 2, channel_base, channel_max) if res > 4 else 0
-            out_ch = channels_for(res, channel_base, channel_max)
+            in_ch = ch(res // 2) if res > 4 else 0
+            out_ch = ch(res)
             setattr(self, f"b{res}", SynthesisBlock(in_ch, out_ch, w_dim, res, img_channels, conv_clamp=conv_clamp))
 
     def forward(self, w):
@@ -131,7 +133,7 @@ class Generator(nn.Module):
         self.z_dim, self.c_dim, self.w_dim = c["z_dim"], c["c_dim"], c["w_dim"]
         self.img_channels = c["img_channels"]
         self.mapping = MappingNetwork(c["z_dim"], c["c_dim"], c["w_dim"], num_layers=c["mapping_layers"], lr_multiplier=c["lr_multiplier"])
-        self.synthesis = SynthesisNetwork(c["w_dim"], c["img_resolution"], c["img_channels"], c["channel_base"], c["channel_max"], c["conv_clamp"])
+        self.synthesis = SynthesisNetwork(c["w_dim"], c["img_resolution"], c["img_channels"], c["channel_base"], c["channel_max"], c["conv_clamp"], c["channels"])
         self.walk = WalkInW(c["w_dim"], c["c_dim"])
 
     def map(self, z, condition=None):

@@ -117,19 +117,20 @@ class WalkInW(nn.Module):
     """The walk's vector u (standard normal) mapped linearly into W: w = centre + L u, with the
     centre and L (the square root of W's covariance) measured at import, so a standard-normal walk
     stays in W's region and blends of walk vectors are blends in W. For a conditional model the
-    centre is the blend of per-class W means named by the condition. Truncation then pulls w towards
-    the mapping network's tracked average: w_avg + psi (w - w_avg)."""
+    centre moves by the condition's blend of per-class offsets (class mean w - overall mean w): a
+    one-hot condition centres on that class, an all-zero one on the overall mean. Truncation then
+    pulls w towards the mapping network's tracked average: w_avg + psi (w - w_avg)."""
 
     def __init__(self, w_dim, c_dim):
         super().__init__()
         self.register_buffer("walk_mean", torch.zeros([w_dim]))
         self.register_buffer("walk_scale", torch.eye(w_dim))
         if c_dim > 0:
-            self.register_buffer("class_means", torch.zeros([c_dim, w_dim]))
+            self.register_buffer("class_offsets", torch.zeros([c_dim, w_dim]))
         self.c_dim = c_dim
 
     def forward(self, u, c, psi, w_avg):
-        centre = c.float() @ self.class_means if self.c_dim > 0 else self.walk_mean
+        centre = self.walk_mean + c.float() @ self.class_offsets if self.c_dim > 0 and c is not None else self.walk_mean
         w = centre + u.float() @ self.walk_scale.t()
         if psi is None:
             return w
@@ -151,15 +152,14 @@ class WalkInW(nn.Module):
                 cs.append(c)
             ws.append(mapping(z, c).double())
         w = torch.cat(ws)
+        mean = w.mean(0)
+        self.walk_mean.copy_(mean.float())
+        centred = w - mean
         if self.c_dim > 0:
             c = torch.cat(cs).double()
-            counts = c.sum(0).clamp(min=1)
-            means = (c.t() @ w) / counts[:, None]
-            self.class_means.copy_(means.float())
-            centred = w - c @ means
-        else:
-            self.walk_mean.copy_(w.mean(0).float())
-            centred = w - w.mean(0)
+            means = (c.t() @ w) / c.sum(0).clamp(min=1)[:, None]
+            self.class_offsets.copy_((means - mean).float())
+            centred = w - c @ means  # the spread within a class
         cov = centred.t() @ centred / max(1, w.shape[0] - 1)
         vals, vecs = torch.linalg.eigh(cov)
         self.walk_scale.copy_(((vecs * vals.clamp(min=0).sqrt()) @ vecs.t()).float())
