@@ -27,23 +27,16 @@ export interface IndexOptions {
 
 /** The walk's latent space as the manifest declares it (`latent.space`; z when it says nothing). */
 export function walkSpace(m: Manifest): 'z' | 'w' {
-  const latent = (m as { latent?: { space?: unknown } }).latent;
-  return latent?.space === 'w' ? 'w' : 'z';
+  return m.latent?.space === 'w' ? 'w' : 'z';
 }
 
-/** The model's class names (manifest `classes`: a file of names, one a line ('#' lines skipped), or a JSON array), or null. */
+/** The model's class names (manifest `classes.file`: one a line in condition order, as readManifest counts them), or null. */
 export async function readClassNames(dir: string, m: Manifest): Promise<string[] | null> {
-  const c = (m as { classes?: unknown }).classes;
-  if (c === undefined) return null;
-  const file = typeof c === 'string' ? c : typeof c === 'object' && c && typeof (c as { file?: unknown }).file === 'string' ? (c as { file: string }).file : null;
-  if (!file) throw new BankError(`model ${m.id}: manifest classes must name a file of class names`);
-  const text = await readFile(path.join(dir, file), 'utf8');
-  const names = file.endsWith('.json') ? (JSON.parse(text) as unknown) : text.split(/\r?\n/).map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
-  if (!Array.isArray(names) || names.length === 0 || !names.every((n) => typeof n === 'string' && n.length > 0)) {
-    throw new BankError(`model ${m.id}: ${file} must list class names (one per line, or a JSON array of strings)`);
-  }
-  // pytorch-pretrained-biggan style names are "great grey owl, great gray owl, Strix nebulosa": the first is the name
-  return (names as string[]).map((n) => n.split(',')[0]!.trim());
+  if (!m.classes) return null;
+  const names = (await readFile(path.join(dir, m.classes.file), 'utf8')).split(/\r?\n/).map((l) => l.trim()).filter(Boolean);
+  if (names.length === 0) throw new BankError(`model ${m.id}: ${m.classes.file} lists no class names`);
+  // ImageNet-style lines are "great grey owl, great gray owl, Strix nebulosa": the first is the name
+  return names.map((n) => n.split(',')[0]!.trim());
 }
 
 /** Build and write the bank; returns the header's path. The model's runtime must have an image encoder. */
