@@ -1,7 +1,8 @@
-// The latent bank on an imported BigGAN-deep + CLIP (random-weight fixtures in the real file
-// formats): `latentstage index` draws a class per latent and stores the class names' text
-// embeddings; a real server (no prior: the bank path by default) reads a prompt as its classes and
-// moves the class vector there, and the ack says so.
+// The latent bank on imported models (random-weight fixtures in the real file formats), served by a
+// real server (no prior: the bank path by default). BigGAN-deep + CLIP: `latentstage index` draws a
+// class per latent and stores the class names' text embeddings; a prompt is read as its classes
+// and moves the class vector there, and the ack says so. StyleGAN2 + CLIP: the bank lives in W,
+// where the blend is the plain weighted average of the neighbours.
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -13,6 +14,7 @@ import { pyOk } from '../helpers/python.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { readBank } from '../../server/steer/bank-file.ts';
 import { ROOT } from '../../server/server.ts';
+import { makeFixture, importModel } from '../helpers/models.ts';
 
 const run = promisify(execFile);
 const cli = (...args: string[]) => run(process.execPath, ['--import', 'tsx', path.join(ROOT, 'server', 'cli.ts'), ...args], { cwd: ROOT });
@@ -62,5 +64,39 @@ describe('latent bank on a fixture BigGAN-deep with a fixture CLIP', () => {
     for (let i = 1; i < target.length; i++) if (target[i]! > target[best]!) best = i;
     assert.equal(best, k, 'the class vector peaks at the prompt\'s class');
     assert.ok(Math.abs(target.reduce((a, b) => a + b, 0) - 1) < 1e-5);
+  });
+});
+
+describe('latent bank on a fixture StyleGAN2 (NVlabs pickle) with a fixture CLIP', () => {
+  const tmp = mkdtempSync(path.join(tmpdir(), 'latentstage-bank-sg2-'));
+  const dir = path.join(tmp, 'sg2');
+  let server: TestServer;
+
+  before(async () => {
+    await importModel('stylegan', await makeFixture('nvlabs-sg2', path.join(tmp, 'nvlabs-sg2.pkl')), dir);
+    pyOk(['-m', 'latentstage.fixtures', 'hf-clip', path.join(tmp, 'src-clip')]);
+    await importModel('clip', path.join(tmp, 'src-clip'), dir);
+    await cli('index', dir, '-n', '16', '--batch', '8');
+    server = await startTestServer({ model: dir, fps: 10 });
+  });
+  after(async () => {
+    await server?.stop();
+    rmSync(tmp, { recursive: true, force: true });
+  });
+
+  test('the bank is in W and a prompt targets the plain weighted average of its neighbours', async () => {
+    const bank = await readBank(path.join(dir, 'bank.json'));
+    assert.equal(bank.header.space, 'w');
+    assert.equal(bank.header.classes, undefined);
+    const res = await server.command({ type: 'prompt', text: 'a red circle', fade: 0.5 });
+    assert.equal(res.status, 200);
+    assert.equal(res.body.steering.path, 'bank');
+    const neighbours = res.body.steering.reading.neighbours as { id: number; weight: number }[];
+    const d = bank.header.latentDim;
+    const mean = server.stage.engine.region.to.mean;
+    for (let i = 0; i < d; i++) {
+      const want = neighbours.reduce((a, n) => a + n.weight * bank.latents[n.id * d + i]!, 0);
+      assert.ok(Math.abs(mean[i]! - want) < 1e-5, `dimension ${i}: ${mean[i]} vs ${want}`);
+    }
   });
 });
