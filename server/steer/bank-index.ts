@@ -9,7 +9,7 @@ import path from 'node:path';
 import { gaussian, hashN } from '../engine/prng.ts';
 import { generatorResolution, MANIFEST, type Manifest } from '../model/manifest.ts';
 import type { Model } from '../model/load.ts';
-import { toEncoderInput } from './image.ts';
+import { toEncoderInput } from '../runtime/encoder-input.ts';
 import { normalise } from './text.ts';
 import { PromptEncoder } from './text.ts';
 import { BANK_FORMAT, BankError, setManifestBank, writeBank, type BankData, type BankHeader } from './bank-file.ts';
