@@ -8,9 +8,8 @@
 //      ++ [ngram.offset + fnv1a32(g) % ngram.buckets for every word in order,
 //          for n = min..max, for every n-gram g of begin + word + end, left to right]
 //   4. truncate to maxLength, right-pad with padId.
-// No dependencies; pure ESM. `loadTokenizer` picks this one or a Hugging Face tokenizer.json
+// No dependencies; pure ESM. tokenizers.ts picks this one or a Hugging Face tokenizer.json
 // (hf-tokenizer.ts) by the manifest's text.tokenizerFormat.
-import { createHfTokenizer } from './hf-tokenizer.ts';
 
 export interface TokenizerReference {
   text: string;
@@ -117,13 +116,4 @@ export function createTokenizer(spec: TokenizerSpec): Tokenizer {
       return { ids, words, unknown };
     },
   };
-}
-
-/** The tokenizer a manifest's text entry names: tokenizerFormat "latentstage" (default) or "huggingface". */
-export function loadTokenizer(json: unknown, text: { tokenizerFormat?: 'latentstage' | 'huggingface' | undefined; length?: number | undefined }): Tokenizer {
-  if (text.tokenizerFormat === 'huggingface') {
-    if (text.length === undefined) throw new Error('text.length is required with tokenizerFormat "huggingface" (the encoder\'s token count, 77 for CLIP)');
-    return createHfTokenizer(json, text.length);
-  }
-  return createTokenizer(json as TokenizerSpec);
 }

@@ -4,7 +4,8 @@
 // understood as one of the model's caption concepts (understand.ts) and encoded as that label.
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { loadTokenizer, type Tokenizer } from '../model/tokenizer.ts';
+import type { Tokenizer } from '../model/tokenizer.ts';
+import { loadTokenizer } from '../model/tokenizers.ts';
 import type { Model } from '../model/load.ts';
 import { PromptError, type PromptPart } from './prompt.ts';
 import { Lexicon } from './lexicon.ts';

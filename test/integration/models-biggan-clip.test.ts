@@ -5,7 +5,7 @@
 // and the server plays the imported folder.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, readFileSync, readdirSync, statSync, writeFileSync, existsSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, rmSync, readFileSync, readdirSync, statSync, writeFileSync, existsSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -13,7 +13,7 @@ import * as ort from 'onnxruntime-node';
 import WebSocket from 'ws';
 import { pyOk } from '../helpers/python.ts';
 import { makeFixture, importModel } from '../helpers/models.ts';
-import { loadTokenizer } from '../../server/model/tokenizer.ts';
+import { loadTokenizer } from '../../server/model/tokenizers.ts';
 import { readManifest } from '../../server/model/manifest.ts';
 import { parseFrameHeader, HEADER_BYTES } from '../../server/frames/header.ts';
 import { startTestServer } from '../helpers/server.ts';
@@ -51,7 +51,7 @@ interface RefEntry {
 
 function reference(folder: string): Record<string, Record<string, RefEntry>> & { dir: string } {
   const out = path.join(tmp, `ref-${path.basename(folder)}`);
-  pyOk(['-m', 'latentstage.reference', folder, out]);
+  if (!existsSync(out)) pyOk(['-m', 'latentstage.reference', folder, out]);
   return { ...JSON.parse(readFileSync(path.join(out, 'reference.json'), 'utf8')), dir: out };
 }
 
@@ -68,9 +68,9 @@ function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   return m;
 }
 
-/** Max |ONNX - PyTorch| for each network of an imported folder. */
-async function parity(folder: string): Promise<Record<string, number>> {
-  const ref = reference(folder);
+/** Max |ONNX - PyTorch| for each network of an imported folder (PyTorch from `refFolder`, default the same). */
+async function parity(folder: string, refFolder = folder): Promise<Record<string, number>> {
+  const ref = reference(refFolder);
   const diffs: Record<string, number> = {};
   const runs: [string, string, string[], string][] = [
     ['generator', 'generator.onnx', ['z', 'class', 'truncation'], 'image'],
@@ -104,7 +104,8 @@ test('OpenAI CLIP archive: ONNX matches PyTorch (fp32, max abs diff <= 1e-3)', a
 });
 
 test('fp16 weights: files about half the size, outputs close to fp32 PyTorch', async (t) => {
-  const d = await parity(dir('bg-fp16'));
+  // same fixtures as bg-hf: its fp32 PyTorch outputs are the reference
+  const d = await parity(dir('bg-fp16'), dir('bg-hf'));
   const size = (f: string) => statSync(f).size;
   const ratio = size(dir('bg-fp16/generator.onnx')) / size(dir('bg-hf/generator.onnx'));
   t.diagnostic(`fp16 max abs diff vs fp32 PyTorch: ${JSON.stringify(d)}; generator.onnx size ratio ${ratio.toFixed(2)}`);
@@ -169,8 +170,19 @@ test('bad BigGAN input: a truncated checkpoint, another architecture, an existin
   writeFileSync(bin, bytes.subarray(0, bytes.length >> 1));
   assert.match((await importError('biggan', src, dir('bg-truncated'))) ?? 'imported', /truncated|corrupt|not a readable/i);
   assert.equal(existsSync(dir('bg-truncated')), false);
-  // a Hugging Face CLIP folder is not a BigGAN: its config.json is not BigGAN's
-  assert.match((await importError('biggan', dir('src/hf-clip'), dir('bg-clip'))) ?? 'imported', /not a BigGAN-deep config/);
+  // another architecture: a CLIP's tensors under BigGAN's config.json, and a CLIP folder as it is
+  const other = dir('src/clip-as-biggan');
+  pyOk(['-c', `
+import os, shutil, sys, torch
+from latentstage.safeload import safetensors_state
+src, out = sys.argv[1], sys.argv[2]
+os.makedirs(out)
+torch.save(safetensors_state(os.path.join(src, 'model.safetensors')), os.path.join(out, 'pytorch_model.bin'))
+`, dir('src/hf-clip'), other]);
+  copyFileSync(dir('src/biggan-deep/config.json'), path.join(other, 'config.json'));
+  assert.match((await importError('biggan', other, dir('bg-clip'))) ?? 'imported', /does not fit BigGAN-deep.*missing .*unexpected text_model/);
+  copyFileSync(dir('src/hf-clip/config.json'), path.join(other, 'config.json'));
+  assert.match((await importError('biggan', other, dir('bg-clip'))) ?? 'imported', /not a BigGAN-deep config/);
   assert.equal(existsSync(dir('bg-clip')), false);
   assert.deepEqual(readdirSync(tmp).filter((f) => f.startsWith('.')), [], 'no temp folder left behind');
   assert.match((await importError('biggan', dir('src/biggan-deep'), dir('bg-hf'))) ?? 'imported', /already exists/);
@@ -229,4 +241,29 @@ test('the server serves frames from an imported BigGAN-deep + CLIP folder, walks
   } finally {
     await s.stop();
   }
+});
+
+test("BigGAN spectral norm folds as torch's spectral_norm computes it in eval mode", () => {
+  const out = pyOk(['-c', `
+import sys, torch
+from latentstage.safeload import torch_state
+from latentstage.archs.biggan_deep import fold_spectral_norm
+state = torch_state(sys.argv[1])
+folded = fold_spectral_norm(state)
+worst, n = 0.0, 0
+for key in [k for k in state if k.endswith('.weight_orig')]:
+    base = key[:-len('.weight_orig')]
+    w = state[key]
+    mod = torch.nn.Conv2d(w.shape[1], w.shape[0], w.shape[2:], bias=False) if w.dim() == 4 else torch.nn.Linear(w.shape[1], w.shape[0], bias=False)
+    mod = torch.nn.utils.spectral_norm(mod, eps=1e-4)
+    mod.load_state_dict({'weight_orig': w, 'weight_u': state[base + '.weight_u'], 'weight_v': state[base + '.weight_v']})
+    mod.eval()
+    mod(torch.zeros((1, w.shape[1], 4, 4) if w.dim() == 4 else (1, w.shape[1])))
+    worst = max(worst, float((mod.weight - folded[base + '.weight']).abs().max()))
+    n += 1
+print(n, worst)
+`, dir('src/biggan-deep/pytorch_model.bin')]);
+  const [n, worst] = out.trim().split(' ').map(Number);
+  assert.ok(n! > 50, `checked ${n} spectral-normalised weights`);
+  assert.ok(worst! < 1e-6, `max difference ${worst}`);
 });
