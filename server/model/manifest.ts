@@ -126,6 +126,10 @@ export const manifestSchema = z
    */
   bank: file.optional(),
 })
+  .refine((m) => m.text?.tokenizerFormat !== 'huggingface' || m.text.length !== undefined, {
+    message: 'a huggingface tokenizer needs text.length (the text encoder\'s token count, 77 for CLIP)',
+    path: ['text', 'length'],
+  })
   .refine((m) => !m.classes || m.generator.condition, { message: 'classes needs generator.condition (the class vector)', path: ['classes'] })
   .refine((m) => !m.refiner || (m.resolution.width % m.refiner.scale === 0 && m.resolution.height % m.refiner.scale === 0), {
     message: 'resolution must be a multiple of refiner.scale (the generator draws resolution / scale)',
