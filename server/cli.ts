@@ -1,6 +1,6 @@
 // The latentstage command line: `latentstage serve [--model DIR] [--host] [--port] [--fps]
 // [--device cpu|cuda|mps|tensorrt|coreml|dml] [--runtime onnx|tfjs|torch] [--seed]`, `latentstage render ...`,
-// `latentstage import stylegan|biggan|clip SRC -o OUT`.
+// `latentstage import stylegan|biggan|clip SRC -o OUT`, `latentstage index MODEL_FOLDER` (the latent bank).
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { existsSync } from 'node:fs';
@@ -14,6 +14,8 @@ import { ROOT } from './server.ts';
 import { normalizeHost, normalizeOrigin } from './surfaces/access.ts';
 import { renderCli, RenderUsageError, RENDER_USAGE } from './record/render-cli.ts';
 import { streamUrl, oscPrefix, parseHostPort, SEED_MAX } from './schema-atoms.ts';
+import { indexCli, IndexUsageError, INDEX_USAGE } from './steer/index-cli.ts';
+import { steerChoices } from './steer/steering.ts';
 import { importCli, ImportUsageError, IMPORT_USAGE } from './model/import-cli.ts';
 
 const USAGE = `usage: latentstage serve [options]
@@ -33,6 +35,9 @@ const USAGE = `usage: latentstage serve [options]
   --workers N       runtime workers making frames side by side (default: 2 when uncapped
                     on a CPU with 2+ cores, else 1)
   --seed N          walk seed (default 1)
+  --steer PATH      how prompts steer: ${steerChoices.join('|')} (default auto: the prior, a
+                    text-conditioned generator, the latent bank, else the search; bank switches
+                    a prior off and steers through the bank of latentstage index)
   --presets DIR     preset folder (default presets/)
   --quality N       JPEG quality 1-100 (default 80)
   --token T         control token, 8+ characters (default: $LATENTSTAGE_TOKEN, or random when not on loopback)
@@ -73,6 +78,7 @@ const serveSchema = z.object({
   compile: z.boolean().optional(),
   'cuda-graphs': z.boolean().optional(),
   seed: int('seed', 0, SEED_MAX).optional(),
+  steer: z.enum(steerChoices, { error: `--steer must be one of ${steerChoices.join(', ')}` }).optional(),
   presets: z.string().optional(),
   quality: int('quality', 1, 100).optional(),
   token: z.string().refine((t) => t.trim().length >= 8, '--token must be at least 8 characters').optional(),
@@ -109,6 +115,7 @@ export function parseServeArgs(args: string[]) {
         compile: { type: 'boolean' },
         'cuda-graphs': { type: 'boolean' },
         seed: { type: 'string' },
+        steer: { type: 'string' },
         presets: { type: 'string' },
         quality: { type: 'string' },
         token: { type: 'string' },
@@ -161,6 +168,7 @@ async function serve(args: string[]): Promise<void> {
     runtime: o.runtime,
     torch: o.fp16 || o.compile || o['cuda-graphs'] ? { fp16: o.fp16, compile: o.compile, cudaGraphs: o['cuda-graphs'] } : undefined,
     seed: o.seed,
+    steer: o.steer,
     presets: o.presets,
     jpegQuality: o.quality,
     token: o.token,
@@ -210,6 +218,15 @@ async function render(args: string[]): Promise<void> {
   }
 }
 
+async function index(args: string[]): Promise<void> {
+  try {
+    await indexCli(args);
+  } catch (err) {
+    if (err instanceof IndexUsageError) throw new UsageError(err.message && `index: ${err.message}`, INDEX_USAGE);
+    throw err;
+  }
+}
+
 async function importModel(args: string[]): Promise<void> {
   try {
     await importCli(args);
@@ -219,7 +236,7 @@ async function importModel(args: string[]): Promise<void> {
   }
 }
 
-export const commands: Record<string, (args: string[]) => Promise<void>> = { serve, render, import: importModel };
+export const commands: Record<string, (args: string[]) => Promise<void>> = { serve, render, import: importModel, index };
 
 export async function main(argv: string[]): Promise<number> {
   const [cmd = 'serve', ...rest] = argv;

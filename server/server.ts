@@ -13,7 +13,7 @@ import { PresetStore } from './presets.ts';
 import { attachPerformance } from './performance.ts';
 import { Recorder } from './record/recorder.ts';
 import { Streamer } from './record/stream.ts';
-import type { Steering } from './steer/steering.ts';
+import type { Steering, SteerChoice } from './steer/steering.ts';
 import type { Scheduler } from './steer/schedule.ts';
 import { MidiMap } from './mod/midi-map.ts';
 import type { Model } from './model/load.ts';
@@ -46,6 +46,8 @@ export interface ServerOptions {
   /** Inference threads per network (ONNX Runtime intra-op; default one per core). */
   threads?: number;
   seed?: number;
+  /** How prompts steer (steering.ts SteerChoice; default auto). */
+  steer?: SteerChoice;
   presets?: string;
   jpegQuality?: number;
   /** Control token (8+ characters); defaults to LATENTSTAGE_TOKEN, or a random one when bound beyond loopback. */
@@ -150,7 +152,7 @@ async function assemble(opts: ServerOptions, { log, host, token, access, jpegQua
   if (model.runtime instanceof WorkerRuntime || model.runtime instanceof RuntimePool || model.runtime instanceof TorchRuntime) stage.use(watchWorker(stage, model.runtime, log));
   // The features that decide how a walk plays (performance.ts), then the live-only ones; they
   // close in reverse order.
-  const { steering, scheduler } = await attachPerformance(stage, { log: { warn: (m) => log.warn(m), error: (m) => log.error(m) } });
+  const { steering, scheduler } = await attachPerformance(stage, { log: { warn: (m) => log.warn(m), error: (m) => log.error(m) }, steering: { steer: opts.steer } });
   stage.use(await MidiMap.open(stage.presets.dir, log));
   const recorder = stage.use(new Recorder(stage, { dir: opts.recordings ?? path.join(ROOT, 'recordings'), log }));
   const streamer = stage.use(new Streamer(stage, log));

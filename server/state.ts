@@ -6,13 +6,16 @@ import type { KeySummary } from './key-summary.ts';
 import type { Schedule } from './steer/schedule-schema.ts';
 import type { ModRoute } from './mod/schema.ts';
 import type { MidiMapping } from './mod/midi-schema.ts';
+import type { BankReading } from './steer/bank.ts';
 
-export type SteeringPath = 'prior' | 'condition' | 'search' | 'none';
+export type SteeringPath = 'prior' | 'condition' | 'bank' | 'search' | 'none';
 
 export interface SteeringStatus {
   path: SteeringPath;
   /** The CLIP-guided search's progress while it runs. */
   search: { generation: number; evaluated: number; best: number | null } | null;
+  /** On the bank path: the bank latents (and classes) the active prompt was read as. */
+  reading: BankReading | null;
 }
 
 export interface TempoStatus {

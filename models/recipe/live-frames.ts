@@ -4,12 +4,15 @@
 //
 //   node --import tsx models/recipe/live-frames.ts PROMPTS.json OUT.u8 [--model models/emoji-64]
 //     [--fade 1.5] [--dwell 3] [--fps 5] [--samples 2] [--search 0|1] [--seed 1] [--truncation t] [--at s,s,...]
+//     [--steer auto|prior|bank|search]
 //
 // PROMPTS.json: ["fire", "a roaring blaze", ...]. One stage walks through the prompts in order,
 // like a performer: each prompt fades in over --fade s, the walk goes on for --dwell s, and
 // --samples frames are taken evenly over the last half of the dwell (or, with --at, at those seconds
 // after the prompt was sent: --at 2,11.5 for whether the walk holds the object). OUT.u8: N x samples x H x W x 3
 // uint8 (RGB); OUT.u8.json: size, per-prompt understanding and warnings, mean similarity.
+// --steer picks the steering path as `serve --steer` does (bank: the model's latent bank, its prior
+// switched off; search: the CMA-ES search alone, with --search 1).
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { tmpdir } from 'node:os';
@@ -18,6 +21,7 @@ import { Stage } from '../../server/stage.ts';
 import { PresetStore } from '../../server/presets.ts';
 import { attachPerformance } from '../../server/performance.ts';
 import type { Frame } from '../../server/frames/frame.ts';
+import { steerChoices, type SteerChoice } from '../../server/steer/steering.ts';
 
 function flag(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -38,11 +42,16 @@ const search = flag('search', '0') === '1';
 const seed = Number(flag('seed', '1'));
 const truncation = flag('truncation', '');
 const at = flag('at', '');
+const steer = flag('steer', 'auto');
+if (!(steerChoices as readonly string[]).includes(steer)) {
+  console.error(`--steer must be one of ${steerChoices.join(', ')}`);
+  process.exit(2);
+}
 
 const prompts = JSON.parse(readFileSync(promptsFile, 'utf8')) as string[];
 const model = await loadModel(modelDir);
 const stage = new Stage({ model, presets: new PresetStore(path.join(tmpdir(), 'latentstage-no-presets')), seed, fps: 30 });
-const performance = await attachPerformance(stage, { steering: { live: false } });
+const performance = await attachPerformance(stage, { steering: { live: false, steer: steer as SteerChoice, log: { warn: () => {}, error: (m) => console.error(m) } } });
 const d = {
   stage,
   steering: performance.steering,
@@ -56,6 +65,10 @@ const d = {
     return frames;
   },
 };
+if (steer !== 'auto' && d.steering.path !== steer) {
+  console.error(`--steer ${steer}: model has no such path (steering by ${d.steering.path})`);
+  process.exit(1);
+}
 await d.stage.dispatch({ type: 'set', search: search ? 1 : 0, ...(truncation ? { truncation: Number(truncation) } : {}) }, 'eval');
 const frameCount = Math.round(dwell * fps);
 const takeAt = at
@@ -79,6 +92,6 @@ for (const [i, text] of prompts.entries()) {
 d.steering.close();
 writeFileSync(outFile, Buffer.concat(chunks));
 const params = d.stage.state().params as { truncation: number };
-writeFileSync(`${outFile}.json`, JSON.stringify({ prompts: prompts.length, samples, height: size[0], width: size[1], search, fade, dwell, fps, seed, truncation: params.truncation, meta }));
+writeFileSync(`${outFile}.json`, JSON.stringify({ prompts: prompts.length, samples, height: size[0], width: size[1], search, steer: d.steering.path, fade, dwell, fps, seed, truncation: params.truncation, meta }));
 await model.runtime.close();
 console.error(`${prompts.length} prompts x ${samples} frames in ${((Date.now() - t0) / 1000).toFixed(0)} s`);

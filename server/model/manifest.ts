@@ -124,6 +124,11 @@ export const manifestSchema = z
       scale: z.number().int().min(1).max(16),
     })
     .optional(),
+  /**
+   * The latent bank written by `latentstage index` (header file; server/steer/bank-file.ts). Not
+   * checked at load: a missing or damaged bank is reported and the model runs without it.
+   */
+  bank: file.optional(),
 })
   .refine((m) => m.text?.tokenizerFormat !== 'huggingface' || m.text.length !== undefined, {
     message: 'a huggingface tokenizer needs text.length (the text encoder\'s token count, 77 for CLIP)',

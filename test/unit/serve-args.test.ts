@@ -40,3 +40,9 @@ test('--runtime picks the runtime, --device takes mps; the torch options are fla
   assert.throws(() => parseServeArgs(['--runtime', 'jax']), /--runtime must be one of onnx, tfjs, torch/);
   assert.throws(() => parseServeArgs(['--fp16=yes']), /fp16/);
 });
+
+test('--steer picks how prompts steer; an unknown path fails with the choices named', () => {
+  assert.equal(parseServeArgs(['--steer', 'bank']).steer, 'bank');
+  assert.equal(parseServeArgs([]).steer, undefined);
+  assert.throws(() => parseServeArgs(['--steer', 'magic']), /--steer must be one of auto, prior, condition, bank, search/);
+});
