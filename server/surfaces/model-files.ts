@@ -59,13 +59,20 @@ export async function serveModelFile(model: Model, req: Request, res: Response):
   }
   const version = typeof req.query.v === 'string' ? req.query.v : null;
   const immutable = version !== null && file.sha256.startsWith(version) && version.length >= 8;
+  // the content hash is the ETag: a revalidation with it answers 304 Not Modified
+  const etag = `"${file.sha256}"`;
+  res.set({
+    'Content-Type': 'application/octet-stream',
+    'Cache-Control': immutable ? 'public, max-age=31536000, immutable' : 'no-cache',
+    ETag: etag,
+  });
+  const match = req.headers['if-none-match'];
+  if (match && match.split(',').some((t) => t.trim().replace(/^W\//, '') === etag)) {
+    res.status(304).end();
+    return;
+  }
   res.sendFile(path.join(model.dir, file.name), {
-    headers: {
-      'Content-Type': 'application/octet-stream',
-      'Cache-Control': immutable ? 'public, max-age=31536000, immutable' : 'no-cache',
-      'X-Content-SHA256': file.sha256,
-    },
-    etag: true,
+    etag: false,
     lastModified: true,
     cacheControl: false,
     dotfiles: 'deny',
