@@ -3,27 +3,19 @@
 // manifest lists, with caching headers, and clear refusals for everything else.
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { readFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import WebSocket from 'ws';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
-import { writeFixtureModel } from '../fixtures/onnx.ts';
+import { writeBrowserModel } from '../helpers/browser-model.ts';
 import { parseFrameHeader, HEADER_BYTES } from '../../server/frames/header.ts';
 import { readManifest } from '../../server/model/manifest.ts';
 import type { Frame } from '../../server/frames/frame.ts';
 
 const Z = 16;
 const C = 3;
-
-/** A fixture model with a refiner and a condition vector that browsers may draw. */
-export function browserModel(dir: string, browser: unknown = { render: true, files: ['generator.onnx', 'refiner.onnx'] }): string {
-  writeFixtureModel(dir, { zDim: Z, conditionDim: C, refinerScale: 2, text: false, image: false, prior: false });
-  const file = path.join(dir, 'latentstage.json');
-  const m = JSON.parse(readFileSync(file, 'utf8'));
-  writeFileSync(file, JSON.stringify({ ...m, browser }, null, 2));
-  return dir;
-}
+const browserModel = writeBrowserModel;
 
 function latentFrames(url: string, n: number): Promise<{ header: ReturnType<typeof parseFrameHeader>; payload: Buffer }[]> {
   return new Promise((resolve, reject) => {
