@@ -17,6 +17,8 @@ const optional: [string, string, string][] = [
   ['runtimes', './runtimes.ts', 'benchRuntimes'],
   ['picture', './picture.ts', 'benchPicture'],
   ['instruments', './instruments.ts', 'benchInstruments'],
+  ['webrtc', './webrtc.ts', 'benchWebrtc'],
+  ['latent', './latent.ts', 'benchLatent'],
 ];
 
 async function main() {

@@ -1,0 +1,167 @@
+// Frames drawn in the browser vs JPEG from the server: bytes per second per viewer (latent vs JPEG
+// at 512 px), the server's CPU per latent viewer, the latent viewer curve up to 1000 at 60 fps
+// ("held" = every viewer >= 59 fps), and in headless Chromium (onnxruntime-web on WASM here) the
+// drawing rate, time to first frame and PSNR against the server's own frames of the same latents.
+// Standalone: `npx tsx test/bench/latent.ts`; BENCH_MODEL picks a model folder (default emoji-64,
+// which may be drawn in browsers), BENCH_SECONDS the window (default 4 s).
+import WebSocket from 'ws';
+import { performance } from 'node:perf_hooks';
+import { pathToFileURL } from 'node:url';
+import { readManifest } from '../../server/model/manifest.ts';
+import { parseFrameHeader, HEADER_BYTES } from '../../server/frames/header.ts';
+import { round, benchModel, serveChild, metric } from './util.ts';
+import { hasChromium, launchBrowser, openPage, eventually } from '../helpers/browser.ts';
+import { psnr } from '../helpers/browser-model.ts';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+
+/** n viewers of one query: frames and bytes each received over `seconds` (after a settle). */
+async function watch(url: string, query: string, n: number, seconds: number): Promise<{ fps: number[]; bytesPerSecond: number[]; serverCores: number; clientCores: number }> {
+  const frames = new Array(n).fill(0);
+  const bytes = new Array(n).fill(0);
+  let measuring = false;
+  const sockets: WebSocket[] = [];
+  // open in batches: 1000 sockets at once would measure the accept queue, not the viewers
+  for (let i = 0; i < n; i += 100) {
+    await Promise.all(
+      Array.from({ length: Math.min(100, n - i) }, (_, k) => {
+        const j = i + k;
+        return new Promise<void>((resolve, reject) => {
+          const s = new WebSocket(`${url.replace('http', 'ws')}/frames?${query}`, { perMessageDeflate: false });
+          s.on('message', (d: Buffer, binary) => {
+            if (!binary || !measuring) return;
+            frames[j]++;
+            bytes[j] += d.length;
+          });
+          s.once('open', () => resolve());
+          s.once('error', reject);
+          sockets.push(s);
+        });
+      }),
+    );
+  }
+  await sleep(1000);
+  const cpu0 = await metric(url, 'latentstage_process_cpu_seconds_total');
+  const c0 = process.cpuUsage();
+  const t0 = performance.now();
+  measuring = true;
+  await sleep(seconds * 1000);
+  measuring = false;
+  const secs = (performance.now() - t0) / 1000;
+  const cpu = ((await metric(url, 'latentstage_process_cpu_seconds_total')) - cpu0) / secs;
+  const c = process.cpuUsage(c0);
+  for (const s of sockets) s.close();
+  await sleep(300);
+  return { fps: frames.map((f) => f / secs), bytesPerSecond: bytes.map((b) => b / secs), serverCores: cpu, clientCores: (c.user + c.system) / 1e6 / secs };
+}
+
+/** The server's frames as raw RGBA by index (for PSNR against the browser's). */
+function collectServerFrames(url: string): { frames: Map<number, Buffer>; close(): void } {
+  const frames = new Map<number, Buffer>();
+  const s = new WebSocket(`${url.replace('http', 'ws')}/frames?format=rgba`);
+  s.on('message', (d: Buffer, binary) => {
+    if (!binary) return;
+    const h = parseFrameHeader(d);
+    const rgba = d.subarray(HEADER_BYTES);
+    const rgb = Buffer.alloc((rgba.length / 4) * 3);
+    for (let i = 0, o = 0; i < rgba.length; i += 4, o += 3) {
+      rgb[o] = rgba[i]!;
+      rgb[o + 1] = rgba[i + 1]!;
+      rgb[o + 2] = rgba[i + 2]!;
+    }
+    frames.set(h.index, rgb);
+    frames.delete(h.index - 1000);
+  });
+  return { frames, close: () => s.close() };
+}
+
+export async function benchLatent(opts: { modelDir?: string; seconds?: number } = {}): Promise<Record<string, number | string>> {
+  const seconds = opts.seconds ?? Number(process.env.BENCH_SECONDS ?? 4);
+  const chosen = opts.modelDir ?? process.env.BENCH_MODEL;
+  const model = chosen ? { dir: chosen, name: (await readManifest(chosen)).id } : await benchModel();
+  const manifest = await readManifest(model.dir);
+  const r: Record<string, number | string> = { model: model.name };
+  if (!manifest.browser?.render) return { ...r, skipped: `model ${manifest.id} may not be drawn in browsers` };
+  const server = await serveChild(['--model', model.dir, '--fps', '60']);
+  try {
+    await sleep(1500);
+    // one viewer each: what the network carries per viewer
+    const jpeg = await watch(server.url, 'format=jpeg&size=512', 1, seconds);
+    const latent = await watch(server.url, 'format=latent', 1, seconds);
+    r.jpeg_512_bytes_per_s_per_viewer = round(jpeg.bytesPerSecond[0]!, 0);
+    r.latent_bytes_per_s_per_viewer = round(latent.bytesPerSecond[0]!, 0);
+    r.jpeg_over_latent_bytes = round(jpeg.bytesPerSecond[0]! / latent.bytesPerSecond[0]!, 1);
+    r.jpeg_512_fps = round(jpeg.fps[0]!, 1);
+    r.latent_fps = round(latent.fps[0]!, 1);
+
+    // the server's CPU: no viewer, then 100 latent viewers, then 100 JPEG viewers at 512 px
+    const none = await watch(server.url, 'format=latent', 0, seconds);
+    const l100 = await watch(server.url, 'format=latent', 100, seconds);
+    const j100 = await watch(server.url, 'format=jpeg&size=512', 100, seconds);
+    r.server_cores_no_viewers = round(none.serverCores, 3);
+    r.server_cores_100_latent_viewers = round(l100.serverCores, 3);
+    r.server_cores_100_jpeg_512_viewers = round(j100.serverCores, 3);
+    r.server_millicores_per_latent_viewer = round(((l100.serverCores - none.serverCores) / 100) * 1000, 2);
+    r.server_millicores_per_jpeg_512_viewer = round(((j100.serverCores - none.serverCores) / 100) * 1000, 2);
+
+    // the latent viewer curve at 60 fps, as the JPEG one in pipeline.ts
+    let held = 0;
+    let prev = 0;
+    for (const n of [1, 10, 100, 250, 500, 1000]) {
+      const w = await watch(server.url, 'format=latent', n, Math.max(2, seconds - 1));
+      r[`curve_latent_viewers_${n}_fps_mean`] = round(mean(w.fps), 1);
+      r[`curve_latent_viewers_${n}_fps_min`] = round(Math.min(...w.fps), 1);
+      r[`curve_latent_viewers_${n}_server_cores`] = round(w.serverCores, 2);
+      r[`curve_latent_viewers_${n}_client_cores`] = round(w.clientCores, 2);
+      if (Math.min(...w.fps) >= 59 && held === prev) held = n;
+      prev = n;
+    }
+    r.latent_viewers_holding_59fps = held;
+
+    // the browser: onnxruntime-web drawing every frame it can (keepUp=0: never falls back here)
+    if (hasChromium()) {
+      const browser = await launchBrowser();
+      const served = collectServerFrames(server.url);
+      try {
+        const { page } = await openPage(browser, `${server.url}/sketches/viewer/?render=local&keepUp=0`);
+        const stats = await eventually(() => page.evaluate(() => (window as any).stage.local?.firstFrameMs != null && (window as any).stage.local), 120000, 'the first frame drawn locally');
+        r.browser_backend = stats.backend;
+        r.browser_time_to_first_frame_ms = round(stats.firstFrameMs, 0);
+        const d0 = stats.drawn;
+        const ms0 = stats.drawMs;
+        const t0 = performance.now();
+        await sleep(seconds * 1000);
+        const after = await page.evaluate(() => (window as any).stage.local);
+        r.browser_local_fps = round(((after.drawn - d0) * 1000) / (performance.now() - t0), 1);
+        r.browser_ms_per_frame = round((after.drawMs - ms0) / Math.max(1, after.drawn - d0), 1);
+        const scores: number[] = [];
+        for (let i = 0; i < 5; i++) {
+          const f = await page.evaluate(() => {
+            const s = (window as any).stage;
+            const d = s.frame.canvas.getContext('2d').getImageData(0, 0, s.frame.width, s.frame.height).data;
+            return { index: s.meta.index, data: Array.from(d as Uint8ClampedArray) };
+          });
+          const rgb = served.frames.get(f.index);
+          if (rgb) scores.push(psnr(rgb, Uint8Array.from(f.data)));
+          await sleep(200);
+        }
+        r.browser_psnr_db_min = scores.length ? round(Math.min(...scores), 1) : 'no matching frame';
+        r.browser_psnr_db_mean = scores.length ? round(mean(scores.map((x) => Math.min(x, 99))), 1) : 'no matching frame';
+      } finally {
+        served.close();
+        await browser.close();
+      }
+    }
+  } finally {
+    await server.stop();
+  }
+  return r;
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  benchLatent().then((r) => {
+    console.log(JSON.stringify(r, null, 2));
+    process.exit(0);
+  });
+}
