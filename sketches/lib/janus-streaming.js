@@ -4,7 +4,7 @@
 // offer and Janus's trickled ICE candidates. janus.js does the same plus every other plugin in
 // ~3500 lines and the webrtc-adapter dependency; see server/record/README.md.
 //
-//   const viewer = await watchMountpoint({ janus: 'http://host:8088/janus', mountpoint: 1 });
+//   const viewer = await watchMountpoint({ janus: 'http://host:8089/janus', mountpoint: 1 });
 //   video.srcObject = viewer.stream;   ...   viewer.close();
 
 const KEEPALIVE_MS = 25000;
@@ -23,7 +23,7 @@ async function post(url, body, signal) {
 /**
  * Open a WebRTC receive-only connection to a Streaming mountpoint.
  * @param {object} o
- * @param {string} o.janus the Janus HTTP API base, e.g. http://host:8088/janus
+ * @param {string} o.janus the Janus HTTP API base, e.g. http://host:8089/janus
  * @param {number|string} [o.mountpoint] mountpoint id (default 1, the repo's config)
  * @param {RTCIceServer[]} [o.iceServers] STUN/TURN servers for viewers outside the LAN
  * @param {(state: string) => void} [o.onState] connection state changes ('connected', 'failed', ...)

@@ -7,12 +7,12 @@ import { watchMountpoint } from './janus-streaming.js';
 
 const MAX_BACKOFF = 4000;
 
-/** The Janus API a page should use: ?janus= on the page, else http://<server host>:8088/janus. */
+/** The Janus API a page should use: ?janus= on the page, else http://<server host>:8089/janus. */
 export function defaultJanus(server) {
   const q = new URLSearchParams(globalThis.location?.search ?? '');
   if (q.get('janus')) return q.get('janus');
   const u = new URL(server);
-  return `${u.protocol}//${u.hostname}:8088/janus`;
+  return `${u.protocol}//${u.hostname}:8089/janus`;
 }
 
 /**

@@ -229,7 +229,7 @@ function startFramePath(stage, opts, server, { show, setState, emit, framesSocke
  * @param {boolean} [opts.control] open the control socket now rather than on the first send()
  * @param {string} [opts.token] control token (default: ?token= or localStorage 'latentstage.token')
  * @param {'webrtc'} [opts.via] frames from a WebRTC media server (Janus) instead of /frames
- * @param {string} [opts.janus] its HTTP API (default ?janus= or http://<server host>:8088/janus)
+ * @param {string} [opts.janus] its HTTP API (default ?janus= or http://<server host>:8089/janus)
  * @param {number} [opts.mountpoint] its Streaming mountpoint id (default 1)
  * @param {'local'} [opts.render] draw the frames here from latents (onnxruntime-web), JPEG as fallback
  */

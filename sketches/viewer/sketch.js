@@ -1,7 +1,7 @@
 // viewer: the live picture for audiences beyond the room, by whichever path suits them.
 //
 // URL parameters: via=webrtc (from a Janus media server: sub-second, any number of viewers; with
-// janus=http://host:8088/janus and mountpoint=1), render=local (drawn in this browser from the
+// janus=http://host:8089/janus and mountpoint=1), render=local (drawn in this browser from the
 // latents, JPEG when it draws fewer than keepUp=0.8 of the frames sent; backend=wasm|webgpu|webgl),
 // neither (JPEG frames; size=512). fit=contain|cover.
 // The corner label says which path this page uses (and why it fell back). Keys: i toggles it.
