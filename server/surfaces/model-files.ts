@@ -2,12 +2,11 @@
 // `browser.files`, and only when `browser.render` is true. Each file's URL carries its content hash
 // (/api/model/files/generator.onnx?v=<sha256>), so a browser caches it for good and a model swapped
 // under the same name is fetched afresh; without ?v= it revalidates (ETag) on every load.
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Request, Response } from 'express';
 import type { Model } from '../model/load.ts';
+import { fileSha256 } from '../model/hash.ts';
 
 export interface BrowserFile {
   name: string;
@@ -25,9 +24,7 @@ export interface BrowserModel {
 const hashes = new WeakMap<Model, Promise<BrowserFile[]>>();
 
 async function hashFile(file: string): Promise<{ sha256: string; bytes: number }> {
-  const hash = createHash('sha256');
-  for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
-  return { sha256: hash.digest('hex'), bytes: (await stat(file)).size };
+  return { sha256: await fileSha256(file), bytes: (await stat(file)).size };
 }
 
 /** What a browser needs to know to draw this model's frames (hashed once per model). */
