@@ -12,16 +12,24 @@ import { parseHeader } from './latentstage.js';
 const ORT = '/vendor/onnxruntime-web/';
 const WARMUP_MS = 2000;
 
-let ortModule = null;
-/** onnxruntime-web, loaded once per page. */
-function loadOrt(server) {
-  ortModule ??= import(new URL(`${ORT}ort.all.min.mjs`, server).href).then((ort) => {
-    ort.env.wasm.wasmPaths = new URL(ORT, server).href;
-    // threads need a cross-origin-isolated page; otherwise one thread (ORT's own default)
-    ort.env.wasm.numThreads = globalThis.crossOriginIsolated ? Math.min(4, navigator.hardwareConcurrency || 1) : 1;
-    return ort;
-  });
-  return ortModule;
+// the smallest build for the backend: WASM alone is a 15 MB .wasm, with WebGPU about 29 MB
+const BUNDLES = { wasm: 'ort.wasm.min.mjs', webgpu: 'ort.min.mjs', webgl: 'ort.webgl.min.mjs' };
+const ortModules = new Map();
+/** onnxruntime-web for one backend, loaded once per page. */
+function loadOrt(server, backend) {
+  const bundle = BUNDLES[backend] ?? BUNDLES.wasm;
+  if (!ortModules.has(bundle)) {
+    ortModules.set(
+      bundle,
+      import(new URL(`${ORT}${bundle}`, server).href).then((ort) => {
+        ort.env.wasm.wasmPaths = new URL(ORT, server).href;
+        // threads need a cross-origin-isolated page; otherwise one thread (ORT's own default)
+        ort.env.wasm.numThreads = globalThis.crossOriginIsolated ? Math.min(4, navigator.hardwareConcurrency || 1) : 1;
+        return ort;
+      }),
+    );
+  }
+  return ortModules.get(bundle);
 }
 
 async function pickBackend(wanted) {
@@ -61,8 +69,8 @@ export async function loadLocalModel(server, { backend } = {}) {
   const info = await (await fetch(new URL('/api/model', server))).json();
   const m = info.manifest;
   if (!info.browser?.render) throw new Error(`model ${m.id} is not rendered in browsers (its manifest has no browser.render)`);
-  const ort = await loadOrt(server);
   const ep = await pickBackend(backend);
+  const ort = await loadOrt(server, ep);
   const urlOf = (name) => new URL(info.browser.files.find((f) => f.name === name)?.url ?? `/api/model/files/${name}`, server);
   const open = async (name) => {
     const bytes = new Uint8Array(await (await fetch(urlOf(name))).arrayBuffer());

@@ -1,7 +1,9 @@
-// Frames drawn in the browser vs JPEG from the server: bytes per second per viewer (latent vs JPEG
-// at 512 px), the server's CPU per latent viewer, the latent viewer curve up to 1000 at 60 fps
-// ("held" = every viewer >= 59 fps), and in headless Chromium (onnxruntime-web on WASM here) the
-// drawing rate, time to first frame and PSNR against the server's own frames of the same latents.
+// Frames drawn in the browser vs JPEG from the server: bytes per viewer (latent vs JPEG at 512 px)
+// and, in headless Chromium (onnxruntime-web on WASM here), the drawing rate, time to first frame
+// (vs the JPEG path's) and PSNR against the server's own frames of the same latents, all with the
+// model; then the server's CPU per latent viewer and the latent viewer curve up to 1000 at 60 fps
+// ("held" = every viewer >= 59 fps) with a fixture of the same latent size, so that the curve
+// measures the fan-out and not how fast this machine generates.
 // Standalone: `npx tsx test/bench/latent.ts`; BENCH_MODEL picks a model folder (default emoji-64,
 // which may be drawn in browsers), BENCH_SECONDS the window (default 4 s).
 import WebSocket from 'ws';
@@ -9,7 +11,11 @@ import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
 import { readManifest } from '../../server/model/manifest.ts';
 import { parseFrameHeader, HEADER_BYTES } from '../../server/frames/header.ts';
-import { round, benchModel, serveChild, metric } from './util.ts';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { round, benchModel, serveChild, metrics } from './util.ts';
+import { writeBrowserModel } from '../helpers/browser-model.ts';
 import { hasChromium, launchBrowser, openPage, eventually } from '../helpers/browser.ts';
 import { psnr } from '../helpers/browser-model.ts';
 
@@ -17,7 +23,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 
 /** n viewers of one query: frames and bytes each received over `seconds` (after a settle). */
-async function watch(url: string, query: string, n: number, seconds: number): Promise<{ fps: number[]; bytesPerSecond: number[]; serverCores: number; clientCores: number }> {
+async function watch(url: string, query: string, n: number, seconds: number): Promise<{ fps: number[]; bytesPerSecond: number[]; bytesPerFrame: number; serverCores: number; serverFps: number; clientCores: number }> {
   const frames = new Array(n).fill(0);
   const bytes = new Array(n).fill(0);
   let measuring = false;
@@ -42,18 +48,26 @@ async function watch(url: string, query: string, n: number, seconds: number): Pr
     );
   }
   await sleep(1000);
-  const cpu0 = await metric(url, 'latentstage_process_cpu_seconds_total');
+  const [cpu0, made0] = await metrics(url, ['latentstage_process_cpu_seconds_total', 'latentstage_frames_total']);
   const c0 = process.cpuUsage();
   const t0 = performance.now();
   measuring = true;
   await sleep(seconds * 1000);
   measuring = false;
   const secs = (performance.now() - t0) / 1000;
-  const cpu = ((await metric(url, 'latentstage_process_cpu_seconds_total')) - cpu0) / secs;
+  const [cpu1, made1] = await metrics(url, ['latentstage_process_cpu_seconds_total', 'latentstage_frames_total']);
   const c = process.cpuUsage(c0);
   for (const s of sockets) s.close();
   await sleep(300);
-  return { fps: frames.map((f) => f / secs), bytesPerSecond: bytes.map((b) => b / secs), serverCores: cpu, clientCores: (c.user + c.system) / 1e6 / secs };
+  const allFrames = frames.reduce((a, b) => a + b, 0);
+  return {
+    fps: frames.map((f) => f / secs),
+    bytesPerSecond: bytes.map((b) => b / secs),
+    bytesPerFrame: allFrames ? bytes.reduce((a, b) => a + b, 0) / allFrames : NaN,
+    serverCores: (cpu1! - cpu0!) / secs,
+    serverFps: (made1! - made0!) / secs,
+    clientCores: (c.user + c.system) / 1e6 / secs,
+  };
 }
 
 /** The server's frames as raw RGBA by index (for PSNR against the browser's). */
@@ -86,48 +100,32 @@ export async function benchLatent(opts: { modelDir?: string; seconds?: number } 
   const server = await serveChild(['--model', model.dir, '--fps', '60']);
   try {
     await sleep(1500);
-    // one viewer each: what the network carries per viewer
+    // one viewer each: what the network carries per viewer (per frame: independent of how fast
+    // this machine makes frames; per second at the rate it made them)
     const jpeg = await watch(server.url, 'format=jpeg&size=512', 1, seconds);
     const latent = await watch(server.url, 'format=latent', 1, seconds);
-    r.jpeg_512_bytes_per_s_per_viewer = round(jpeg.bytesPerSecond[0]!, 0);
-    r.latent_bytes_per_s_per_viewer = round(latent.bytesPerSecond[0]!, 0);
-    r.jpeg_over_latent_bytes = round(jpeg.bytesPerSecond[0]! / latent.bytesPerSecond[0]!, 1);
-    r.jpeg_512_fps = round(jpeg.fps[0]!, 1);
-    r.latent_fps = round(latent.fps[0]!, 1);
-
-    // the server's CPU: no viewer, then 100 latent viewers, then 100 JPEG viewers at 512 px
-    const none = await watch(server.url, 'format=latent', 0, seconds);
-    const l100 = await watch(server.url, 'format=latent', 100, seconds);
-    const j100 = await watch(server.url, 'format=jpeg&size=512', 100, seconds);
-    r.server_cores_no_viewers = round(none.serverCores, 3);
-    r.server_cores_100_latent_viewers = round(l100.serverCores, 3);
-    r.server_cores_100_jpeg_512_viewers = round(j100.serverCores, 3);
-    r.server_millicores_per_latent_viewer = round(((l100.serverCores - none.serverCores) / 100) * 1000, 2);
-    r.server_millicores_per_jpeg_512_viewer = round(((j100.serverCores - none.serverCores) / 100) * 1000, 2);
-
-    // the latent viewer curve at 60 fps, as the JPEG one in pipeline.ts
-    let held = 0;
-    let prev = 0;
-    for (const n of [1, 10, 100, 250, 500, 1000]) {
-      const w = await watch(server.url, 'format=latent', n, Math.max(2, seconds - 1));
-      r[`curve_latent_viewers_${n}_fps_mean`] = round(mean(w.fps), 1);
-      r[`curve_latent_viewers_${n}_fps_min`] = round(Math.min(...w.fps), 1);
-      r[`curve_latent_viewers_${n}_server_cores`] = round(w.serverCores, 2);
-      r[`curve_latent_viewers_${n}_client_cores`] = round(w.clientCores, 2);
-      if (Math.min(...w.fps) >= 59 && held === prev) held = n;
-      prev = n;
-    }
-    r.latent_viewers_holding_59fps = held;
+    r.jpeg_512_bytes_per_frame = round(jpeg.bytesPerFrame, 0);
+    r.latent_bytes_per_frame = round(latent.bytesPerFrame, 0);
+    r.jpeg_over_latent_bytes = round(jpeg.bytesPerFrame / latent.bytesPerFrame, 1);
+    r.jpeg_512_bytes_per_s_at_60fps = round(jpeg.bytesPerFrame * 60, 0);
+    r.latent_bytes_per_s_at_60fps = round(latent.bytesPerFrame * 60, 0);
+    r.server_fps_while_measuring = round((jpeg.serverFps + latent.serverFps) / 2, 1);
 
     // the browser: onnxruntime-web drawing every frame it can (keepUp=0: never falls back here)
     if (hasChromium()) {
       const browser = await launchBrowser();
       const served = collectServerFrames(server.url);
       try {
+        const tj = performance.now();
+        const jpegPage = await openPage(browser, `${server.url}/sketches/viewer/?size=512`);
+        await eventually(() => jpegPage.page.evaluate(() => (window as any).stage.frames > 0), 60000, 'the first JPEG frame');
+        r.browser_jpeg_time_to_first_frame_ms = round(performance.now() - tj, 0);
+        await jpegPage.page.close();
+        const tl = performance.now();
         const { page } = await openPage(browser, `${server.url}/sketches/viewer/?render=local&keepUp=0`);
         const stats = await eventually(() => page.evaluate(() => (window as any).stage.local?.firstFrameMs != null && (window as any).stage.local), 120000, 'the first frame drawn locally');
         r.browser_backend = stats.backend;
-        r.browser_time_to_first_frame_ms = round(stats.firstFrameMs, 0);
+        r.browser_local_time_to_first_frame_ms = round(performance.now() - tl, 0);
         const d0 = stats.drawn;
         const ms0 = stats.drawMs;
         const t0 = performance.now();
@@ -155,6 +153,41 @@ export async function benchLatent(opts: { modelDir?: string; seconds?: number } 
     }
   } finally {
     await server.stop();
+  }
+
+  // Fan-out: a latent viewer costs the server the same whatever the model (nothing is encoded), so
+  // the viewer curve runs a fixture with the same latent size (128 floats) that any machine
+  // generates at 60 fps: the curve then measures the viewers, not the generator.
+  const fixture = writeBrowserModel(path.join(mkdtempSync(path.join(tmpdir(), 'ls-bench-latent-')), 'fixture'), undefined, { zDim: manifest.generator.z.dim, conditionDim: 0 });
+  const fan = await serveChild(['--model', fixture, '--fps', '60']);
+  try {
+    await sleep(1500);
+    const none = await watch(fan.url, 'format=latent', 0, seconds);
+    const l100 = await watch(fan.url, 'format=latent', 100, seconds);
+    const j100 = await watch(fan.url, 'format=jpeg&size=512', 100, seconds);
+    r.fanout_server_fps = round(none.serverFps, 1);
+    r.fanout_server_cores_no_viewers = round(none.serverCores, 3);
+    r.fanout_server_cores_100_latent_viewers = round(l100.serverCores, 3);
+    r.fanout_server_cores_100_jpeg_512_viewers = round(j100.serverCores, 3);
+    r.server_millicores_per_latent_viewer = round(((l100.serverCores - none.serverCores) / 100) * 1000, 2);
+    r.server_millicores_per_jpeg_512_viewer = round(((j100.serverCores - none.serverCores) / 100) * 1000, 2);
+
+    // the latent viewer curve at 60 fps, as the JPEG one in pipeline.ts: held = every viewer >= 59 fps
+    let held = 0;
+    let prev = 0;
+    for (const n of [1, 10, 100, 250, 500, 1000]) {
+      const w = await watch(fan.url, 'format=latent', n, Math.max(2, seconds - 1));
+      r[`curve_latent_viewers_${n}_fps_mean`] = round(mean(w.fps), 1);
+      r[`curve_latent_viewers_${n}_fps_min`] = round(Math.min(...w.fps), 1);
+      r[`curve_latent_viewers_${n}_server_fps`] = round(w.serverFps, 1);
+      r[`curve_latent_viewers_${n}_server_cores`] = round(w.serverCores, 2);
+      r[`curve_latent_viewers_${n}_client_cores`] = round(w.clientCores, 2);
+      if (Math.min(...w.fps) >= 59 && held === prev) held = n;
+      prev = n;
+    }
+    r.latent_viewers_holding_59fps = held;
+  } finally {
+    await fan.stop();
   }
   return r;
 }
