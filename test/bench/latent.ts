@@ -5,7 +5,8 @@
 // ("held" = every viewer >= 59 fps) with a fixture of the same latent size, so that the curve
 // measures the fan-out and not how fast this machine generates.
 // Standalone: `npx tsx test/bench/latent.ts`; BENCH_MODEL picks a model folder (default emoji-64,
-// which may be drawn in browsers), BENCH_SECONDS the window (default 4 s).
+// which may be drawn in browsers), BENCH_SECONDS the window (default 4 s), BENCH_ONLY=fanout only
+// the CPU and curve part.
 import WebSocket from 'ws';
 import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
@@ -90,14 +91,9 @@ function collectServerFrames(url: string): { frames: Map<number, Buffer>; close(
   return { frames, close: () => s.close() };
 }
 
-export async function benchLatent(opts: { modelDir?: string; seconds?: number } = {}): Promise<Record<string, number | string>> {
-  const seconds = opts.seconds ?? Number(process.env.BENCH_SECONDS ?? 4);
-  const chosen = opts.modelDir ?? process.env.BENCH_MODEL;
-  const model = chosen ? { dir: chosen, name: (await readManifest(chosen)).id } : await benchModel();
-  const manifest = await readManifest(model.dir);
-  const r: Record<string, number | string> = { model: model.name };
-  if (!manifest.browser?.render) return { ...r, skipped: `model ${manifest.id} may not be drawn in browsers` };
-  const server = await serveChild(['--model', model.dir, '--fps', '60']);
+/** With the model: bytes per frame, and the browser drawing it (rate, first frame, PSNR). */
+async function benchModelPart(dir: string, seconds: number, r: Record<string, number | string>): Promise<void> {
+  const server = await serveChild(['--model', dir, '--fps', '60']);
   try {
     await sleep(1500);
     // one viewer each: what the network carries per viewer (per frame: independent of how fast
@@ -154,6 +150,18 @@ export async function benchLatent(opts: { modelDir?: string; seconds?: number } 
   } finally {
     await server.stop();
   }
+}
+
+export async function benchLatent(opts: { modelDir?: string; seconds?: number } = {}): Promise<Record<string, number | string>> {
+  const seconds = opts.seconds ?? Number(process.env.BENCH_SECONDS ?? 4);
+  const chosen = opts.modelDir ?? process.env.BENCH_MODEL;
+  const model = chosen ? { dir: chosen, name: (await readManifest(chosen)).id } : await benchModel();
+  const manifest = await readManifest(model.dir);
+  const r: Record<string, number | string> = { model: model.name };
+  if (!manifest.browser?.render) return { ...r, skipped: `model ${manifest.id} may not be drawn in browsers` };
+  // BENCH_ONLY=fanout skips the model and browser part
+  const fanoutOnly = (process.env.BENCH_ONLY ?? '') === 'fanout';
+  if (!fanoutOnly) await benchModelPart(model.dir, seconds, r);
 
   // Fan-out: a latent viewer costs the server the same whatever the model (nothing is encoded), so
   // the viewer curve runs a fixture with the same latent size (128 floats) that any machine
@@ -175,6 +183,9 @@ export async function benchLatent(opts: { modelDir?: string; seconds?: number } 
     // the latent viewer curve at 60 fps, as the JPEG one in pipeline.ts: held = every viewer >= 59 fps
     let held = 0;
     let prev = 0;
+    let every = 0;
+    let prevEvery = 0;
+    let last = { n: 1, cores: NaN, fps: NaN };
     for (const n of [1, 10, 100, 250, 500, 1000]) {
       const w = await watch(fan.url, 'format=latent', n, Math.max(2, seconds - 1));
       r[`curve_latent_viewers_${n}_fps_mean`] = round(mean(w.fps), 1);
@@ -182,10 +193,21 @@ export async function benchLatent(opts: { modelDir?: string; seconds?: number } 
       r[`curve_latent_viewers_${n}_server_fps`] = round(w.serverFps, 1);
       r[`curve_latent_viewers_${n}_server_cores`] = round(w.serverCores, 2);
       r[`curve_latent_viewers_${n}_client_cores`] = round(w.clientCores, 2);
+      // every viewer got what the server made (on a loaded machine the server may make fewer than 60)
+      r[`curve_latent_viewers_${n}_delivered_over_made`] = round(Math.min(...w.fps) / w.serverFps, 3);
+      if (Math.min(...w.fps) >= 0.98 * w.serverFps && every === prevEvery) every = n;
+      prevEvery = n;
       if (Math.min(...w.fps) >= 59 && held === prev) held = n;
       prev = n;
+      last = { n, cores: w.serverCores, fps: w.serverFps };
     }
     r.latent_viewers_holding_59fps = held;
+    r.latent_viewers_getting_every_frame_made = every;
+    // what one frame sent to one latent viewer costs the server (an upper bound: generation and the
+    // idle loop are in it too), and so how many latent viewers a core feeds at 60 fps
+    const perSend = last.cores / (last.fps * last.n);
+    r.server_us_per_latent_send = round(perSend * 1e6, 1);
+    r.latent_viewers_per_server_core_at_60fps = Math.floor(1 / (60 * perSend));
   } finally {
     await fan.stop();
   }
