@@ -39,6 +39,12 @@ export async function startJanus(): Promise<RunningJanus> {
   const rtpPort = await freePort(); // a TCP port free a moment ago: UDP of the same number almost always is
   setPort(dir, 'janus.transport.http.jcfg', 'port', httpPort);
   setPort(dir, 'janus.plugin.streaming.jcfg', 'port', rtpPort);
+  // the config names Debian's amd64 library folder; use this machine's
+  const lib = ['/usr/lib/x86_64-linux-gnu/janus', '/usr/lib/aarch64-linux-gnu/janus', '/usr/lib/janus'].find((p) => existsSync(path.join(p, 'plugins')));
+  if (lib) {
+    const core = path.join(dir, 'janus.jcfg');
+    writeFileSync(core, readFileSync(core, 'utf8').replaceAll('/usr/lib/x86_64-linux-gnu/janus', lib));
+  }
   let out = '';
   const proc: ChildProcess = spawn(JANUS, ['-F', dir, '-C', path.join(dir, 'janus.jcfg'), '-o', '-d', '4'], { stdio: ['ignore', 'pipe', 'pipe'] });
   proc.stdout!.on('data', (d) => (out = (out + d).slice(-20000)));
