@@ -129,6 +129,17 @@ export const manifestSchema = z
    * checked at load: a missing or damaged bank is reported and the model runs without it.
    */
   bank: file.optional(),
+  /**
+   * Whether browsers may draw this model's frames from latents (/frames?format=latent), and the
+   * files they need for it: the generator and the refiner, served at /api/model/files/<file>.
+   * Absent: the model is drawn only by the server (the large imported models).
+   */
+  browser: z
+    .strictObject({
+      render: z.boolean(),
+      files: z.array(file).max(16),
+    })
+    .optional(),
 })
   .refine((m) => m.text?.tokenizerFormat !== 'huggingface' || m.text.length !== undefined, {
     message: 'a huggingface tokenizer needs text.length (the text encoder\'s token count, 77 for CLIP)',
@@ -138,6 +149,14 @@ export const manifestSchema = z
   .refine((m) => !m.refiner || (m.resolution.width % m.refiner.scale === 0 && m.resolution.height % m.refiner.scale === 0), {
     message: 'resolution must be a multiple of refiner.scale (the generator draws resolution / scale)',
     path: ['refiner', 'scale'],
+  })
+  .superRefine((m, ctx) => {
+    if (!m.browser?.render) return;
+    const issue = (message: string) => ctx.addIssue({ code: 'custom', message, path: ['browser', 'files'] });
+    if (m.runtime === 'tfjs') issue('browser rendering needs an onnx model (onnxruntime-web runs .onnx files)');
+    const named = new Set(manifestFiles(m));
+    for (const f of m.browser.files) if (!named.has(f)) issue(`${f} is not a file this manifest names`);
+    for (const f of [m.generator.file, m.refiner?.file]) if (f && !m.browser.files.includes(f)) issue(`must list ${f}: the browser runs it to draw a frame`);
   });
 
 export type Manifest = z.infer<typeof manifestSchema>;

@@ -1,5 +1,6 @@
 // Streaming beyond one room: `stream.start {url}` sends the live frames through ffmpeg to a media
-// server: rtmp(s):// as FLV, srt:// udp:// tcp:// as MPEG-TS. Failures show in state.stream.error.
+// server: rtmp(s):// as FLV, srt:// udp:// tcp:// as MPEG-TS, webrtc://host:port as RTP/H.264 into a
+// WebRTC media server (Janus, see janus/). Failures show in state.stream.error.
 import type { Logger } from 'pino';
 import { CommandError, type CommandOf } from '../commands.ts';
 import type { Feature, FeatureHost } from '../feature.ts';
@@ -22,9 +23,14 @@ export function redactUrl(url: string): string {
   }
 }
 
-export function containerFor(url: string): { protocol: string; container: Container } {
+/** What ffmpeg sends where: the protocol it needs, the container and its output URL. */
+export function containerFor(url: string): { protocol: string; container: Container; output: string } {
   const protocol = url.slice(0, url.indexOf(':'));
-  return { protocol, container: protocol.startsWith('rtmp') ? 'flv' : 'mpegts' };
+  if (protocol === 'webrtc') {
+    const u = new URL(url);
+    return { protocol: 'rtp', container: 'rtp', output: `rtp://${u.host}?pkt_size=1200` };
+  }
+  return { protocol, container: protocol.startsWith('rtmp') ? 'flv' : 'mpegts', output: url };
 }
 
 export class Streamer implements Feature {
@@ -55,7 +61,7 @@ export class Streamer implements Feature {
     if (this.video) throw new CommandError(`already streaming to ${this.state.url} (send stream.stop first)`, 409);
     const valid = streamUrl().safeParse(url);
     if (!valid.success) throw new CommandError(describeIssues(valid.error.issues));
-    const { protocol, container } = containerFor(url);
+    const { protocol, container, output } = containerFor(url);
     try {
       await checkFfmpeg(protocol);
     } catch (err) {
@@ -64,7 +70,7 @@ export class Streamer implements Feature {
     Object.assign(this.state, { active: true, url: redactUrl(url), startedAt: new Date().toISOString(), frames: 0 });
     delete this.state.error;
     const video = new LiveVideo(this.stage, {
-      output: url,
+      output,
       container,
       size: size ?? null,
       live: true,

@@ -3,17 +3,24 @@
 // Frames are encoded once per requested size by the encode pipeline (frames/pipeline.ts). Latest
 // wins per viewer, for frames and state alike: a viewer that stops reading holds at most one
 // pending frame and one pending state message, and never slows the others.
+// /frames?format=latent sends each frame's latent instead (frames/latent.ts): nothing is encoded,
+// one message per frame is shared by every latent viewer; they count as viewers{surface="latent"}.
 import { WebSocketServer, WebSocket } from 'ws';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Stage } from '../stage.ts';
 import type { EncodeRequest } from '../frames/frame.ts';
-import { EncodePipeline, type Delivery } from '../frames/pipeline.ts';
-import { viewerRequest } from './viewer-request.ts';
+import { EncodePipeline } from '../frames/pipeline.ts';
+import type { Frame } from '../frames/frame.ts';
+import { latentMessage } from '../frames/latent.ts';
+import { viewerRequest, latentRequest } from './viewer-request.ts';
 import { TextSender, coalescedState, stateMessage } from './ws-text.ts';
 
 /** Bytes a viewer's socket may hold unsent before we stop sending it new frames. */
 const MAX_BUFFERED = 256 * 1024;
+
+/** What a viewer is sent: the whole binary frame message. */
+type Delivery = { message: Buffer };
 
 class FrameViewer {
   private busy = false;
@@ -73,8 +80,19 @@ class FrameViewer {
 export function createFramesSurface(stage: Stage, opts: { jpegQuality: number }) {
   const wss = new WebSocketServer({ noServer: true, maxPayload: 4096, perMessageDeflate: false });
   const viewers = new Set<FrameViewer>();
-  const count = () => stage.setViewers('ws', viewers.size);
+  const latentViewers = new Set<FrameViewer>();
+  const count = () => {
+    stage.setViewers('ws', viewers.size - latentViewers.size);
+    stage.setViewers('latent', latentViewers.size);
+  };
   count(); // reads 0 before the first viewer, rather than nothing
+  const manifest = stage.model.manifest;
+  const onLatent = (f: Frame) => {
+    if (latentViewers.size === 0) return;
+    const message = latentMessage(f, manifest);
+    if (message) for (const v of latentViewers) v.offer({ message });
+  };
+  stage.on('frame', onLatent);
   const pipeline = new EncodePipeline(stage);
   stage.metrics.backlogSources.set('frames', () => Math.max(0, ...[...viewers].map((v) => v.text.backlog)));
   // State changes are coalesced: a fader flood sends at most one state message per 16 ms, and a
@@ -86,9 +104,9 @@ export function createFramesSurface(stage: Stage, opts: { jpegQuality: number })
   return {
     wss,
     handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, url: URL): void {
-      let request: EncodeRequest;
+      let request: EncodeRequest | 'latent';
       try {
-        request = viewerRequest(url, opts.jpegQuality);
+        request = url.searchParams.get('format') === 'latent' ? latentRequest(url) : viewerRequest(url, opts.jpegQuality);
       } catch (err) {
         socket.end(`HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain\r\n\r\n${(err as Error).message}\n`);
         return;
@@ -96,20 +114,27 @@ export function createFramesSurface(stage: Stage, opts: { jpegQuality: number })
       wss.handleUpgrade(req, socket, head, (ws) => {
         const viewer = new FrameViewer(ws, stage);
         viewers.add(viewer);
+        if (request === 'latent') latentViewers.add(viewer);
         count();
         viewer.text.latest('state', stateMessage(stage));
-        viewer.unsubscribe = pipeline.subscribe(request, viewer.offer);
+        if (request !== 'latent') viewer.unsubscribe = pipeline.subscribe(request, viewer.offer);
+        else {
+          const message = stage.latest && latentMessage(stage.latest, manifest);
+          if (message) viewer.offer({ message });
+        }
         ws.on('message', () => {}); // viewers only listen; small pings are ignored
         ws.on('error', () => {});
         ws.on('close', () => {
           viewer.close();
           viewers.delete(viewer);
+          latentViewers.delete(viewer);
           count();
         });
       });
     },
     close(): void {
       stopState();
+      stage.off('frame', onLatent);
       pipeline.close();
       for (const ws of wss.clients) ws.close(1001, 'server shutting down');
       wss.close();

@@ -25,7 +25,7 @@ export function parseHeader(buf) {
     time: v.getFloat64(8, true),
     width: v.getUint16(16, true),
     height: v.getUint16(18, true),
-    format: v.getUint8(20) === 0 ? 'jpeg' : 'rgba',
+    format: ['jpeg', 'rgba', 'latent'][v.getUint8(20)] ?? 'rgba',
     similarity: v.getFloat32(24, true),
     offset: headerLength,
     length: v.getUint32(28, true),
@@ -143,6 +143,80 @@ class Reconnecting {
   }
 }
 
+/** Show a picture that did not come as a /frames message (WebRTC video, a frame drawn here). */
+function showFrame(stage, bufferFor, emit, source, meta) {
+  const b = bufferFor(meta.width, meta.height);
+  if (source instanceof ImageData) b.drawingContext.putImageData(source, 0, 0);
+  else {
+    b.drawingContext.clearRect(0, 0, meta.width, meta.height);
+    b.drawingContext.drawImage(source, 0, 0, meta.width, meta.height);
+  }
+  b.setModified?.(true);
+  stage.previous = stage.frame;
+  stage.frame = b;
+  stage.meta = { ...meta, receivedAt: performance.now() };
+  stage.frames++;
+  emit('frame', b, stage.meta);
+}
+
+/**
+ * Where this page's frames come from (stage.path): 'jpeg' or 'rgba' over /frames; 'webrtc' from
+ * a media server (latentstage-webrtc.js); 'local', drawn here from latents (latentstage-local.js),
+ * which falls back to 'jpeg' when this browser cannot keep up (stage.pathReason says why).
+ */
+function startFramePath(stage, opts, server, { show, setState, emit, framesSocket, latentSocket }) {
+  const setPath = (path, reason = null) => {
+    stage.path = path;
+    stage.pathReason = reason;
+    emit('path', path, reason);
+  };
+  const onStatus = (s) => {
+    stage.status = s;
+    emit('status', s);
+  };
+  const jpeg = (reason) => {
+    setPath(opts.format === 'rgba' ? 'rgba' : 'jpeg', reason);
+    framesSocket.open();
+  };
+  const closeFrames = stage.close;
+  if (opts.via === 'webrtc') {
+    setPath('webrtc');
+    // the picture comes from the media server; the state from the server itself, once a second
+    const poll = setInterval(async () => {
+      try {
+        setState(await (await fetch(new URL('/api/state', server))).json());
+      } catch {
+        // server away: the video goes on
+      }
+    }, 1000);
+    stage.close = () => (clearInterval(poll), closeFrames());
+    import('./latentstage-webrtc.js').then(({ startWebrtcFrames, defaultJanus }) => {
+      const rtc = startWebrtcFrames({ janus: opts.janus ?? defaultJanus(server), mountpoint: opts.mountpoint ?? 1, iceServers: opts.iceServers ?? [], show, onStatus });
+      stage.video = rtc.video;
+      stage.close = () => (clearInterval(poll), rtc.close(), closeFrames());
+    });
+  } else if (opts.render === 'local') {
+    setPath('local');
+    import('./latentstage-local.js').then(({ startLocalFrames }) => {
+      const local = startLocalFrames({
+        server,
+        openSocket: latentSocket,
+        show,
+        setState,
+        onStatus,
+        backend: opts.backend,
+        keepUp: opts.keepUp,
+        fallback: (reason) => {
+          console.warn(`latentstage: drawing frames here stopped (${reason}); using JPEG frames`);
+          jpeg(reason);
+        },
+      });
+      stage.local = local.stats;
+      stage.close = () => (local.close(), closeFrames());
+    });
+  } else jpeg();
+}
+
 /**
  * Connect to a latentstage server.
  * @param {object} [opts]
@@ -154,6 +228,10 @@ class Reconnecting {
  * @param {boolean} [opts.frames] open the frame stream (default true)
  * @param {boolean} [opts.control] open the control socket now rather than on the first send()
  * @param {string} [opts.token] control token (default: ?token= or localStorage 'latentstage.token')
+ * @param {'webrtc'} [opts.via] frames from a WebRTC media server (Janus) instead of /frames
+ * @param {string} [opts.janus] its HTTP API (default ?janus= or http://<server host>:8089/janus)
+ * @param {number} [opts.mountpoint] its Streaming mountpoint id (default 1)
+ * @param {'local'} [opts.render] draw the frames here from latents (onnxruntime-web), JPEG as fallback
  */
 export function connectStage(opts = {}) {
   const server = opts.server ?? location.origin;
@@ -399,8 +477,12 @@ export function connectStage(opts = {}) {
     },
   };
 
-  if (opts.frames !== false) framesSocket.open();
-  else stage.status = 'closed';
+  if (opts.frames === false) stage.status = 'closed';
+  else {
+    const show = (source, meta) => showFrame(stage, bufferFor, emit, source, meta);
+    const latentSocket = (handlers) => new Reconnecting(() => wsUrl(server, '/frames', { format: 'latent' }), { binary: true, ...handlers });
+    startFramePath(stage, opts, server, { show, setState, emit, framesSocket, latentSocket });
+  }
   if (opts.control) controlSocket.open();
   return stage;
 }

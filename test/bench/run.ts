@@ -20,6 +20,8 @@ const optional: [string, string, string][] = [
   ['picture', './picture.ts', 'benchPicture'],
   ['instruments', './instruments.ts', 'benchInstruments'],
   ['models', './models.ts', 'benchModels'],
+  ['webrtc', './webrtc.ts', 'benchWebrtc'],
+  ['latent', './latent.ts', 'benchLatent'],
 ];
 
 async function main() {

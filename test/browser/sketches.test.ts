@@ -13,6 +13,7 @@ const SKETCHES = [
   { name: 'kaleidoscope', query: '?segments=6' },
   { name: 'grid', query: '?delay=2' },
   { name: 'typography', query: '?text=neon%20city%20%7C%20rain:0.5' },
+  { name: 'viewer', query: '?size=128' },
 ];
 
 const drawn = (s: CanvasSample) => s.colours >= 12 && s.mean > 8;
@@ -80,7 +81,7 @@ describe('sketches', { skip: !hasChromium() && 'chromium not installed', timeout
     const { page, errors } = await openPage(browser, `${server.url}/sketches/`);
     try {
       const links = await page.$$eval('a', (as) => as.map((a) => (a as HTMLAnchorElement).href));
-      for (const name of ['projector', 'feedback', 'kaleidoscope', 'grid', 'typography']) {
+      for (const name of ['projector', 'feedback', 'kaleidoscope', 'grid', 'typography', 'viewer']) {
         const href = links.find((l) => l.endsWith(`/sketches/${name}/`));
         assert.ok(href, `link to ${name}`);
         const res = await fetch(href);
