@@ -1,5 +1,5 @@
 // Audio features for modulation, with no DOM: band energies (low/mid/high), loudness, onsets
-// (spectral flux over an adaptive threshold) and a tempo estimate from the onset times. The audio
+// (spectral flux per band over adaptive thresholds) and a tempo estimate from the onset times. The audio
 // page feeds it an AnalyserNode's spectrum and waveform; everything is 0..1 for mod.input.
 
 export const BANDS = { low: [20, 250], mid: [250, 4000], high: [4000, 16000] };
@@ -24,32 +24,61 @@ export function rmsDb(wave) {
   return 10 * Math.log10(s / wave.length + 1e-12);
 }
 
-/** Onsets: positive spectral flux above mean + k·deviation of the recent flux, at most one per `gap` ms. */
+/** Bands in which onsets are detected on their own: a bass drum, a snare and a hi-hat each register. */
+export const ONSET_BANDS = { low: [20, 200], mid: [200, 3000], high: [3000, 16000] };
+
+/**
+ * Onsets per band, as SuperFlux does: in each band, the mean rise of the bins' levels over the
+ * last `lag` spectra, each bin compared with the loudest of its neighbours then (so noise, which
+ * flickers bin to bin, hardly rises), against that band's recent flux; an onset when it exceeds
+ * the mean by k·deviation and by at least `floor`, at most one per `gap` ms per band. A 60 Hz
+ * kick lights the few low bins it fills, which an average over the whole spectrum would drown.
+ */
 export class OnsetDetector {
-  constructor({ k = 2.5, history = 60, gap = 120, floor = 0.02 } = {}) {
-    Object.assign(this, { k, history, gap, floor });
-    this.prev = null;
-    this.fluxes = [];
+  constructor({ k = 3, history = 60, gap = 120, floor = 0.1, lag = 2, sampleRate = 48000, bands = ONSET_BANDS } = {}) {
+    Object.assign(this, { k, history, gap, floor, lag, sampleRate });
+    this.bands = Object.entries(bands).map(([name, range]) => ({ name, range, fluxes: [], last: -Infinity }));
+    /** The last `lag` spectra as levels 0..1, each max-filtered over 3 bins; oldest first. */
+    this.past = [];
     this.last = -Infinity;
+    /** The bands that fired on the last push. */
+    this.fired = [];
   }
 
-  /** Feed one spectrum (dB per bin) at time `t` (ms); true when an onset starts here. */
+  /** Feed one spectrum (dB per bin) at time `t` (ms); true when an onset starts here in any band. */
   push(spectrum, t) {
-    let flux = 0;
-    if (this.prev) {
-      for (let i = 0; i < spectrum.length; i++) {
-        const d = level(spectrum[i], -100) - level(this.prev[i], -100);
-        if (d > 0) flux += d;
+    const n = spectrum.length;
+    const lv = new Float32Array(n);
+    for (let i = 0; i < n; i++) lv[i] = level(spectrum[i], -100);
+    const ref = this.past.length >= this.lag ? this.past[0] : null;
+    const binHz = this.sampleRate / 2 / n;
+    this.fired = [];
+    for (const band of this.bands) {
+      const a = Math.max(1, Math.floor(band.range[0] / binHz));
+      const b = Math.min(n - 1, Math.ceil(band.range[1] / binHz));
+      let flux = 0;
+      if (ref && b >= a) {
+        for (let i = a; i <= b; i++) {
+          const d = lv[i] - ref[i];
+          if (d > 0) flux += d;
+        }
+        flux /= b - a + 1;
       }
-      flux /= spectrum.length;
-    } else this.prev = new Float32Array(spectrum.length);
-    this.prev.set(spectrum);
-    const f = this.fluxes;
-    const mean = f.length ? f.reduce((a, b) => a + b, 0) / f.length : 0;
-    const dev = f.length ? Math.sqrt(f.reduce((a, b) => a + (b - mean) ** 2, 0) / f.length) : 0;
-    f.push(flux);
-    if (f.length > this.history) f.shift();
-    const onset = f.length > 8 && flux > this.floor && flux > mean + this.k * dev && t - this.last >= this.gap;
+      const f = band.fluxes;
+      const mean = f.length ? f.reduce((x, y) => x + y, 0) / f.length : 0;
+      const dev = f.length ? Math.sqrt(f.reduce((x, y) => x + (y - mean) ** 2, 0) / f.length) : 0;
+      f.push(flux);
+      if (f.length > this.history) f.shift();
+      if (f.length > 8 && flux > mean + Math.max(this.k * dev, this.floor) && t - band.last >= this.gap) {
+        band.last = t;
+        this.fired.push(band.name);
+      }
+    }
+    const maxed = new Float32Array(n);
+    for (let i = 0; i < n; i++) maxed[i] = Math.max(lv[i], lv[i - 1] ?? 0, lv[i + 1] ?? 0);
+    this.past.push(maxed);
+    if (this.past.length > this.lag) this.past.shift();
+    const onset = this.fired.length > 0 && t - this.last >= this.gap;
     if (onset) this.last = t;
     return onset;
   }

@@ -48,7 +48,7 @@ async function start() {
   ctx.createMediaStreamSource(stream).connect(analyser);
   const spectrum = new Float32Array(analyser.frequencyBinCount);
   const wave = new Float32Array(analyser.fftSize);
-  const onsets = new OnsetDetector();
+  const onsets = new OnsetDetector({ sampleRate: ctx.sampleRate });
   const tempo = new TempoEstimator();
   let onsetLevel = 0;
   let lastSend = 0;
