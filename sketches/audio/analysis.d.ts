@@ -10,7 +10,8 @@ export class OnsetDetector {
   push(spectrum: ArrayLike<number>, t: number): boolean;
 }
 export class TempoEstimator {
-  constructor(opts?: { keep?: number; lo?: number; hi?: number });
+  constructor(opts?: { keep?: number; lo?: number; step?: number });
+  score(bpm: number): number;
   times: number[];
   push(t: number): void;
   readonly bpm: number | null;

@@ -84,10 +84,20 @@ export class OnsetDetector {
   }
 }
 
-/** Tempo from onset times: the median gap, folded into [lo, hi] BPM, refined by a least-squares fit. */
+/** Weights of the first harmonics of the beat in the tempo score (the beat itself counts most). */
+const HARMONICS = [1.5, 1, 1, 1];
+
+/**
+ * Tempo from onset times, without assuming every onset is on a beat: each candidate tempo in
+ * [lo, 2·lo) is scored by how well the onsets line up with its beat and with halves, thirds and
+ * quarters of it (the phase coherence of the onsets at the first four harmonics of the beat), so
+ * eighth notes, off-beat hats and swing all point at the same beat. The best candidate is then
+ * refined (finer steps and a parabola through the peak). Tempi an octave apart cannot be told
+ * apart from onsets alone, so the answer is folded into that one octave (88-176 BPM by default).
+ */
 export class TempoEstimator {
-  constructor({ keep = 24, lo = 70, hi = 180 } = {}) {
-    Object.assign(this, { keep, lo, hi });
+  constructor({ keep = 24, lo = 88, step = 0.25 } = {}) {
+    Object.assign(this, { keep, lo, hi: 2 * lo, step });
     this.times = [];
   }
 
@@ -96,26 +106,43 @@ export class TempoEstimator {
     if (this.times.length > this.keep) this.times.shift();
   }
 
+  /** How well the onsets fit a beat of `bpm`, 0..sum(HARMONICS). */
+  score(bpm) {
+    const t = this.times;
+    const w = (2 * Math.PI * bpm) / 60000;
+    let s = 0;
+    for (let h = 0; h < HARMONICS.length; h++) {
+      let c = 0;
+      let si = 0;
+      for (let i = 0; i < t.length; i++) {
+        const a = w * (h + 1) * (t[i] - t[0]);
+        c += Math.cos(a);
+        si += Math.sin(a);
+      }
+      s += (HARMONICS[h] * Math.hypot(c, si)) / t.length;
+    }
+    return s;
+  }
+
   /** BPM, or null with fewer than 5 onsets. */
   get bpm() {
-    const t = this.times;
-    if (t.length < 5) return null;
-    const gaps = t.slice(1).map((x, i) => x - t[i]).sort((a, b) => a - b);
-    let period = gaps[gaps.length >> 1];
-    while (60000 / period < this.lo) period /= 2;
-    while (60000 / period > this.hi) period *= 2;
-    // Beat numbers of each onset, then the slope of time over beat number.
-    const ks = t.map((x) => Math.round((x - t[0]) / period));
-    const n = t.length;
-    const mk = ks.reduce((a, b) => a + b, 0) / n;
-    const mt = t.reduce((a, b) => a + b, 0) / n;
-    let num = 0;
-    let den = 0;
-    for (let i = 0; i < n; i++) {
-      num += (ks[i] - mk) * (t[i] - mt);
-      den += (ks[i] - mk) ** 2;
+    if (this.times.length < 5) return null;
+    let best = this.lo;
+    let bestScore = -1;
+    for (let b = this.lo; b < this.hi; b += this.step) {
+      const sc = this.score(b);
+      if (sc > bestScore) [best, bestScore] = [b, sc];
     }
-    if (den > 0) period = num / den;
-    return 60000 / period;
+    // refine around the peak, then fit a parabola through the three best points
+    const fine = this.step / 10;
+    for (let b = best - this.step; b <= best + this.step; b += fine) {
+      const sc = this.score(b);
+      if (sc > bestScore) [best, bestScore] = [b, sc];
+    }
+    const l = this.score(best - fine);
+    const r = this.score(best + fine);
+    const den = l - 2 * bestScore + r;
+    if (den < 0) best += (fine * (l - r)) / (2 * den);
+    return Math.min(this.hi, Math.max(this.lo, best));
   }
 }
