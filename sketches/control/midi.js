@@ -1,11 +1,12 @@
 // Web MIDI on the control page: MIDI learn (click a slider or a trigger, then move a knob or hit a
 // pad), CCs -> parameters, notes -> triggers (random seed, next preset, beat), MIDI clock (24 ppqn)
-// -> tempo and beat alignment, start/stop -> the schedule. The mapping lives on the server
+// -> tempo (clock.js) and beat alignment, start/stop -> the schedule. The mapping lives on the server
 // (midi.map, presets/midi-map.json), so every control page plays the controller the same way.
+
+import { ClockTempo, SEND_MS as TEMPO_MS } from './clock.js';
 
 const TRIGGERS = { 'seed-random': 'seed.random', beat: 'beat', 'preset-next': 'preset.next' };
 const SEND_MS = 16; // at most one set per parameter per frame at 60 fps
-const CLOCK_WINDOW = 96; // ticks in the tempo fit (4 beats)
 
 /**
  * @param {object} o
@@ -20,7 +21,7 @@ export function attachMidi({ stage, send, note, params: schemaParams, trigger })
   const status = $('midi-status');
   const learnBtn = $('midi-learn');
   const list = $('midi-map');
-  const midi = { inputs: 0, learning: null, mappings: [], bpm: null, ticks: 0, clock: [], received: 0 };
+  const midi = { inputs: 0, learning: null, mappings: [], bpm: null, ticks: 0, received: 0 };
   window.midi = midi;
 
   // ---- the shared mapping ------------------------------------------------------------------
@@ -142,32 +143,23 @@ export function attachMidi({ stage, send, note, params: schemaParams, trigger })
     for (const m of midi.mappings) if (m.note === n && (!m.channel || m.channel === channel)) trigger(m.action);
   }
 
-  // MIDI clock: 24 ticks per quarter note. The tempo is the slope of a line fitted through the
-  // last ticks' times (robust to jitter); every 24th tick after a start is a beat.
-  let lastTempoSent = null;
-  let lastTempoAt = 0;
+  // MIDI clock: 24 ticks per quarter note; every 24th tick after a start is a beat; the tempo
+  // comes from clock.js (a smoothed line fit, sent when it changes by 0.1 BPM).
+  const clock = new ClockTempo();
+  let tempoTimer = null;
   function onClock(t) {
-    const c = midi.clock;
-    c.push(t);
-    if (c.length > CLOCK_WINDOW) c.shift();
     if (midi.ticks % 24 === 0) quiet({ type: 'beat' });
     midi.ticks++;
-    if (c.length < 48) return;
-    const n = c.length;
-    const mk = (n - 1) / 2;
-    const mt = c.reduce((a, b) => a + b, 0) / n;
-    let num = 0;
-    let den = 0;
-    for (let i = 0; i < n; i++) {
-      num += (i - mk) * (c[i] - mt);
-      den += (i - mk) ** 2;
-    }
-    const bpm = 60000 / ((num / den) * 24);
-    midi.bpm = Math.round(bpm * 10) / 10;
-    if (midi.bpm >= 20 && midi.bpm <= 400 && (lastTempoSent === null || Math.abs(midi.bpm - lastTempoSent) >= 0.5) && t - lastTempoAt > 500) {
-      lastTempoSent = midi.bpm;
-      lastTempoAt = t;
-      quiet({ type: 'tempo', bpm: midi.bpm });
+    const send = clock.tick(t);
+    midi.bpm = clock.bpm;
+    if (send !== null) quiet({ type: 'tempo', bpm: send });
+    else if (clock.waiting) {
+      // the newest value goes out even when the clock stops right after it
+      clearTimeout(tempoTimer);
+      tempoTimer = setTimeout(() => {
+        const late = clock.flush(performance.now());
+        if (late !== null) quiet({ type: 'tempo', bpm: late });
+      }, TEMPO_MS);
     }
     status.textContent = summary();
   }
@@ -181,7 +173,7 @@ export function attachMidi({ stage, send, note, params: schemaParams, trigger })
     if (s === 0xf8) return onClock(t);
     if (s === 0xfa) {
       midi.ticks = 0;
-      midi.clock = [];
+      clock.reset();
       return quiet({ type: 'schedule.start' });
     }
     if (s === 0xfb) return quiet({ type: 'schedule.start' });

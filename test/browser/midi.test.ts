@@ -113,6 +113,8 @@ describe('MIDI on the control page', { skip: !hasChromium() && 'chromium not ins
       await eventually(async () => Math.abs((await state(server)).tempo.bpm - 128) <= 1, 10_000, 'tempo 128 from the clock');
       const estimate = await page.evaluate(() => (window as any).midi.bpm);
       assert.ok(Math.abs(estimate - 128) <= 1, `clock estimate ${estimate}`);
+      // what the page shows is what the server holds (they were up to 0.5 BPM apart)
+      await eventually(async () => (await state(server)).tempo.bpm === (await page.evaluate(() => (window as any).midi.bpm)), 5_000, 'the server to hold the tempo the page shows');
       await page.screenshot({ path: artifact('control-midi.png') });
       assert.deepEqual(errors, []);
     } finally {
