@@ -225,7 +225,7 @@ export function applyCommand(s: EngineState, cmd: EngineCommand): EngineState {
       if (cmd.id !== undefined && !s.mod.routes.some((r) => r.id === cmd.id)) throw new RangeError(`no modulation route "${cmd.id}"`);
       return { ...s, mod: clearRoutes(s.mod, cmd.id) };
     case 'mod.input':
-      return { ...s, mod: setInputs(s.mod, cmd.values) };
+      return { ...s, mod: setInputs(s.mod, cmd.values, s.time, cmd.hold) };
     default:
       // preset.* and other I/O commands are handled outside the engine.
       return s;

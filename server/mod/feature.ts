@@ -1,12 +1,13 @@
 // Modulation as a stage feature. The routes and their arithmetic live in the engine (so recorded
 // and rendered walks move exactly as the live one did); this feature shows them in the state
-// (routes, the live value of each modulated parameter, the last inputs), keeps that state moving
+// (routes, the live value of each modulated parameter, the inputs and which are stale), keeps that state moving
 // for control pages while routes run, and saves/loads the routes with presets.
 import type { Stage } from '../stage.ts';
 import type { Command } from '../commands.ts';
 import type { Feature, FeatureState, FrameClock } from '../feature.ts';
 import type { Preset } from '../presets.ts';
 import { liveParams } from '../engine/engine.ts';
+import { inputValue, staleInputs } from '../engine/modulation.ts';
 import type { ModRoute } from './schema.ts';
 import type { NumericParamName } from '../params.ts';
 
@@ -14,8 +15,10 @@ export interface ModulationStatus {
   routes: ModRoute[];
   /** Each modulated parameter as the walk uses it now (set value + modulation, in range). */
   live: Partial<Record<NumericParamName, number>>;
-  /** The last value of every input that arrived (audio:low, cc:74, osc:fader3 ...). */
+  /** Every input that arrived (audio:low, cc:74, osc:fader3 ...) as the routes use it now: its last value, or fading to 0 once stale. */
   inputs: Record<string, number>;
+  /** Inputs whose source has gone quiet past its hold (audio 1 s, cc and osc 3 s): released to rest. */
+  stale: string[];
 }
 
 /** State updates per second of engine time while routes run (the sliders' moving values). */
@@ -34,7 +37,9 @@ export class Modulation implements Feature {
     const params = liveParams(e);
     const live: ModulationStatus['live'] = {};
     for (const r of e.mod.routes) live[r.target] = Math.round(params[r.target] * 1e4) / 1e4;
-    return { modulation: { routes: e.mod.routes, live, inputs: e.mod.inputs } };
+    const inputs: Record<string, number> = {};
+    for (const k of Object.keys(e.mod.inputs)) inputs[k] = Math.round(inputValue(e.mod, k, e.time) * 1e4) / 1e4;
+    return { modulation: { routes: e.mod.routes, live, inputs, stale: staleInputs(e.mod, e.time) } };
   }
 
   frame(clock: FrameClock): void {
