@@ -4,9 +4,11 @@
 // (midi.map, presets/midi-map.json), so every control page plays the controller the same way.
 
 import { ClockTempo, SEND_MS as TEMPO_MS } from './clock.js';
+import { fromUnit } from './scale.js';
 
 const TRIGGERS = { 'seed-random': 'seed.random', beat: 'beat', 'preset-next': 'preset.next' };
 const SEND_MS = 16; // at most one set per parameter per frame at 60 fps
+const KEEPALIVE_MS = 1000; // routed knobs' values are resent this often (the server holds CCs 3 s)
 
 /**
  * @param {object} o
@@ -56,12 +58,22 @@ export function attachMidi({ stage, send, note, params: schemaParams, trigger })
   }
 
   // ---- learn ---------------------------------------------------------------------------------
-  function setLearning(target) {
+  // While learning, every learnable control is outlined (CSS: body.midi-learning), the armed one
+  // stands out, and what to do next is shown in a banner fixed on screen (wherever the page is
+  // scrolled) as well as next to the learn button.
+  const banner = $('learn-banner');
+  function setLearning(target, el = null) {
     midi.learning = target;
     learnBtn.setAttribute('aria-pressed', String(target !== null));
     document.body.classList.toggle('midi-learning', target !== null);
-    status.textContent = target === null ? summary() : target.param || target.action ? `move a knob or hit a pad for ${target.param ?? target.action}…` : 'click a slider or a trigger button…';
+    for (const armed of document.querySelectorAll('.midi-armed')) armed.classList.remove('midi-armed');
+    el?.closest('.param, button')?.classList.add('midi-armed');
+    const text = target === null ? summary() : target.param || target.action ? `move a knob or hit a pad for ${target.param ?? target.action}…` : 'MIDI learn: click a slider or Random / Beat / Next preset…';
+    status.textContent = text;
+    banner.hidden = target === null;
+    banner.querySelector('span').textContent = text;
   }
+  banner.querySelector('button').addEventListener('click', () => setLearning(null));
   learnBtn.addEventListener('click', () => setLearning(midi.learning ? null : {}));
   // While learning, a click picks the target instead of acting.
   document.addEventListener(
@@ -71,8 +83,8 @@ export function attachMidi({ stage, send, note, params: schemaParams, trigger })
       const el = ev.target instanceof Element ? ev.target : null;
       const range = el?.closest('input[type=range]');
       const button = el?.closest('button');
-      if (range?.name) setLearning({ param: range.name });
-      else if (button && TRIGGERS[button.id]) setLearning({ action: TRIGGERS[button.id] });
+      if (range?.name) setLearning({ param: range.name }, range);
+      else if (button && TRIGGERS[button.id]) setLearning({ action: TRIGGERS[button.id] }, button);
       else return;
       ev.preventDefault();
       ev.stopPropagation();
@@ -130,13 +142,27 @@ export function attachMidi({ stage, send, note, params: schemaParams, trigger })
       const lo = m.min ?? p.min;
       const hi = m.max ?? p.max;
       const step = p.step ?? 0.01;
-      const v = Math.min(p.max, Math.max(p.min, Math.round((lo + (value / 127) * (hi - lo)) / step) * step));
+      // a knob turns a parameter as its slider does (log for one that spans decades)
+      const v = m.min === undefined && m.max === undefined ? fromUnit(p, value / 127) : Math.min(p.max, Math.max(p.min, Math.round((lo + (value / 127) * (hi - lo)) / step) * step));
       throttled(`param:${m.param}`, () => ({ type: 'set', [m.param]: Number(v.toFixed(6)) }));
     }
     // Knobs also feed modulation routes that listen to them.
     const key = `cc:${cc}`;
-    if (stage.state?.modulation?.routes?.some((r) => r.source === key)) throttled(key, () => ({ type: 'mod.input', values: { [key]: Math.round((value / 127) * 1000) / 1000 } }));
+    const v = Math.round((value / 127) * 1000) / 1000;
+    knobs.set(key, v);
+    if (routed(key)) throttled(key, () => ({ type: 'mod.input', values: { [key]: v } }));
   }
+
+  // A knob held still sends nothing, but the server releases an input that goes quiet (3 s for
+  // CCs): while a MIDI input is connected, the routed knobs' last values are resent every second.
+  const knobs = new Map(); // cc:N -> last value 0..1
+  const routed = (key) => Boolean(stage.state?.modulation?.routes?.some((r) => r.source === key));
+  setInterval(() => {
+    if (!midi.inputs) return;
+    const values = {};
+    for (const [key, v] of knobs) if (routed(key)) values[key] = v;
+    if (Object.keys(values).length) quiet({ type: 'mod.input', values });
+  }, KEEPALIVE_MS);
 
   function onNote(n, channel) {
     if (learn('note', n, channel)) return;

@@ -1,4 +1,5 @@
-// The tempo panel: set the BPM, tap tempo, mark a beat, and show the server's tempo.
+// The tempo panel: set the BPM, tap tempo, mark a beat; shows the server's tempo, the beat in the
+// bar (four dots) and keeps the BPM box on the current tempo while it is not being typed in.
 import { $ } from './page.js';
 
 export function attachTempo({ stage, send, note }) {
@@ -22,9 +23,17 @@ export function attachTempo({ stage, send, note }) {
   const beat = () => void send({ type: 'beat' });
   $('beat').addEventListener('click', beat);
 
+  const dots = [...$('beat-dots').children];
+  let typedAt = -Infinity;
+  $('bpm').addEventListener('input', () => (typedAt = performance.now()));
   stage.on('state', (state) => {
     const tempo = state?.tempo;
-    $('tempo-status').textContent = tempo ? `${tempo.bpm ?? '–'} BPM${tempo.beat !== undefined ? ` · beat ${tempo.beat}` : ''}` : '';
+    if (!tempo) return void ($('tempo-status').textContent = '');
+    const bpm = typeof tempo.bpm === 'number' ? Number(tempo.bpm.toFixed(1)) : null;
+    const beatNo = typeof tempo.beat === 'number' ? Math.floor(tempo.beat) : null;
+    $('tempo-status').textContent = `${bpm ?? '–'} BPM${beatNo !== null ? ` · bar ${Math.floor(beatNo / 4) + 1}, beat ${(beatNo % 4) + 1}` : ''}`;
+    dots.forEach((d, i) => d.classList.toggle('on', beatNo !== null && beatNo % 4 === i));
+    if (bpm !== null && document.activeElement !== $('bpm') && performance.now() - typedAt > 3000) $('bpm').value = String(bpm);
   });
   return { tap, beat };
 }
