@@ -149,7 +149,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
   if (osc && q) {
     const oscHost = opts.osc?.host ?? host;
     try {
-      oscQuery = await startOscQuery(stage, { port: q.port, host: oscHost, oscHost, oscPort: osc.port, prefix: opts.osc?.prefix ?? DEFAULT_PREFIX, advertise: q.advertise, log });
+      oscQuery = await startOscQuery(stage, { port: q.port, host: oscHost, oscHost, oscPort: osc.port, prefix: opts.osc?.prefix ?? DEFAULT_PREFIX, advertise: q.advertise, map: osc.map, log });
     } catch (err) {
       if (!q.optional || (err as NodeJS.ErrnoException).code !== 'EADDRINUSE') {
         await stage.closeFeatures();

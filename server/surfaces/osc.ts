@@ -78,6 +78,8 @@ export interface OscStatus {
 
 export interface OscSurface extends Feature {
   port: number;
+  /** The controller mapping in use (OSCQuery lists its addresses). */
+  map: OscMap | null;
   status(): Partial<Pick<FeatureState, 'osc'>>;
   close(): Promise<void>;
 }
@@ -256,6 +258,7 @@ export async function createOscSurface(stage: Stage, opts: OscSurfaceOptions): P
   return {
     name: 'osc',
     port: bound,
+    map: opts.map ?? null,
     status: () => (closed ? {} : { osc: { port: bound, host: opts.host, prefix, subscribers: feedback.size } }),
     close: () =>
       (closed ??= new Promise<void>((resolve) => {
