@@ -2,24 +2,14 @@
 // and rendered walks move exactly as the live one did); this feature shows them in the state
 // (routes, the live value of each modulated parameter, the inputs and which are stale), keeps that state moving
 // for control pages while routes run, and saves/loads the routes with presets.
-import type { Stage } from '../stage.ts';
 import type { Command } from '../commands.ts';
-import type { Feature, FeatureState, FrameClock } from '../feature.ts';
-import type { Preset } from '../presets.ts';
+import type { Feature, FeatureHost, FrameClock } from '../feature.ts';
+import type { FeatureState, ModulationStatus } from '../state.ts';
+import type { Preset } from '../preset-schema.ts';
 import { liveParams } from '../engine/engine.ts';
 import { inputValue, staleInputs } from '../engine/modulation.ts';
 import type { ModRoute } from './schema.ts';
 import type { NumericParamName } from '../params.ts';
-
-export interface ModulationStatus {
-  routes: ModRoute[];
-  /** Each modulated parameter as the walk uses it now (set value + modulation, in range). */
-  live: Partial<Record<NumericParamName, number>>;
-  /** Every input that arrived (audio:low, cc:74, osc:fader3 ...) as the routes use it now: its last value, or fading to 0 once stale. */
-  inputs: Record<string, number>;
-  /** Inputs whose source has gone quiet past its hold (audio 1 s, cc and osc 3 s): released to rest. */
-  stale: string[];
-}
 
 /** State updates per second of engine time while routes run (the sliders' moving values). */
 const PUBLISH_HZ = 15;
@@ -30,7 +20,7 @@ export class Modulation implements Feature {
   readonly quiet = ['mod.input'] as const;
   private lastPublish = -Infinity;
 
-  constructor(private readonly stage: Stage) {}
+  constructor(private readonly stage: FeatureHost) {}
 
   status(): Pick<FeatureState, 'modulation'> {
     const e = this.stage.engine;

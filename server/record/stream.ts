@@ -1,23 +1,14 @@
 // Streaming beyond one room: `stream.start {url}` sends the live frames through ffmpeg to a media
 // server: rtmp(s):// as FLV, srt:// udp:// tcp:// as MPEG-TS. Failures show in state.stream.error.
 import type { Logger } from 'pino';
-import type { Stage } from '../stage.ts';
 import { CommandError, type CommandOf } from '../commands.ts';
-import type { Feature, FeatureState } from '../feature.ts';
+import type { Feature, FeatureHost } from '../feature.ts';
+import type { FeatureState, StreamState } from '../state.ts';
 import { checkFfmpeg, type Container } from './ffmpeg.ts';
 import { LiveVideo } from './live-video.ts';
 import { streamUrl } from '../schema-atoms.ts';
 import { describeIssues } from '../zod-issues.ts';
 
-
-export interface StreamState {
-  active: boolean;
-  /** The target with any stream key / secret masked. */
-  url: string | null;
-  startedAt: string | null;
-  frames: number;
-  error?: string;
-}
 
 /** Mask the stream key (last path segment) and any query (SRT passphrases). */
 export function redactUrl(url: string): string {
@@ -43,7 +34,7 @@ export class Streamer implements Feature {
   readonly state: StreamState = { active: false, url: null, startedAt: null, frames: 0 };
 
   constructor(
-    readonly stage: Stage,
+    readonly stage: FeatureHost,
     readonly log: Logger,
   ) {}
 

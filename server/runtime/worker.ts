@@ -8,22 +8,16 @@
 import { Worker } from 'node:worker_threads';
 import { EventEmitter } from 'node:events';
 import type { Manifest } from '../model/manifest.ts';
-import type { Device, PriorOutput, Runtime, GenerateOptions, RenderedFrame } from './runtime.ts';
+import { RuntimeCrashError, type Device, type PriorOutput, type Runtime, type GenerateOptions, type RenderedFrame } from './runtime.ts';
 import type { RuntimeOptions } from './create.ts';
 import type { WorkerCall, WorkerEvent, WorkerReply } from './worker-protocol.ts';
+import type { WorkerState } from '../state.ts';
 
 const BOOT = new URL('./worker-boot.mjs', import.meta.url);
 /** Respawn delays after consecutive crashes (ms); the last repeats. */
 const BACKOFF = [0, 250, 1000, 5000];
 /** How long close() waits for the worker to release its sessions before terminating it. */
 const CLOSE_TIMEOUT = 5000;
-
-export class RuntimeCrashError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'RuntimeCrashError';
-  }
-}
 
 type CallBody = WorkerCall extends infer C ? (C extends WorkerCall ? Omit<C, 'id'> : never) : never;
 
@@ -40,8 +34,6 @@ export interface WorkerRuntimeEvents {
   /** A fresh worker could not start; another try follows. */
   restartFailed: [Error];
 }
-
-export type WorkerState = 'starting' | 'running' | 'restarting' | 'closed';
 
 export class WorkerRuntime extends EventEmitter<WorkerRuntimeEvents> implements Runtime {
   device: Device = 'cpu';
