@@ -1,6 +1,8 @@
 // Types of analysis.js (the audio page's pure analysis), for TypeScript callers such as the tests.
 export const BANDS: Record<'low' | 'mid' | 'high', [number, number]>;
 export function level(db: number, floor?: number): number;
+export const GATE_DB: number;
+export function bandLevel(db: number, opts?: { gain?: number; gate?: number }): number;
 export function bandDb(spectrum: ArrayLike<number>, sampleRate: number, band: [number, number]): number;
 export function rmsDb(wave: ArrayLike<number>): number;
 export class OnsetDetector {

@@ -1,11 +1,21 @@
-// Audio features for modulation, with no DOM: band energies (low/mid/high), loudness, onsets
-// (spectral flux per band over adaptive thresholds) and a tempo estimate from the onset times. The audio
-// page feeds it an AnalyserNode's spectrum and waveform; everything is 0..1 for mod.input.
+// Audio features for modulation, with no DOM: band energies (low/mid/high) and loudness behind an
+// input gain and a noise gate, onsets (spectral flux per band over adaptive thresholds) and a
+// tempo estimate from the onset times. The audio page feeds it an AnalyserNode's spectrum and
+// waveform; everything is 0..1 for mod.input.
 
 export const BANDS = { low: [20, 250], mid: [250, 4000], high: [4000, 16000] };
 
 /** Map decibels to 0..1 over [floor, 0] dB. */
 export const level = (db, floor = -90) => Math.min(1, Math.max(0, (db - floor) / -floor));
+
+/** Default noise gate: a band or the loudness below this many dBFS reads 0. */
+export const GATE_DB = -65;
+
+/**
+ * A band's (or the loudness's) dB as 0..1 for mod.input, after the input gain (dB) and the noise
+ * gate: 0 at or below `gate` dBFS, 1 at 0 dBFS, so hiss reads 0 instead of holding routes up.
+ */
+export const bandLevel = (db, { gain = 0, gate = GATE_DB } = {}) => level(db + gain, gate);
 
 /** Mean power of a band of an AnalyserNode spectrum (dB per bin), as dB. */
 export function bandDb(spectrum, sampleRate, [lo, hi]) {
