@@ -50,20 +50,29 @@ export function isWebgl(p) {
 
 /**
  * Draw a frame through p5 (image(), tint()), so it works on a 2D and a WEBGL canvas alike:
- * fitted into the canvas (or the box x, y, w, h) with `fit`, at opacity `alpha`. Coordinates are
+ * fitted into the canvas (or the box x, y, w, h) with `fit` ('cover' crops the frame to the box,
+ * 'contain' shows all of it), at opacity `alpha`. Coordinates are
  * from the top left corner in both modes. `p`: the p5 instance (default: the global one).
  */
 export function drawFrame(img, { p = globalThis.p5?.instance, fit = 'cover', alpha = 1, x = 0, y = 0, w, h } = {}) {
   if (!img || !p) return;
   const bw = w ?? p.width;
   const bh = h ?? p.height;
-  const r = fitRect(img.width, img.height, bw, bh, fit);
   p.push();
   if (isWebgl(p)) p.translate(-p.width / 2, -p.height / 2);
   p.imageMode(p.CORNER);
   if (alpha < 1) p.tint(255, Math.max(0, alpha) * 255);
   else p.noTint();
-  p.image(img, x + r.x, y + r.y, r.w, r.h);
+  if (fit === 'contain') {
+    const r = fitRect(img.width, img.height, bw, bh, fit);
+    p.image(img, x + r.x, y + r.y, r.w, r.h);
+  } else {
+    // cover: the part of the frame that fills the box, so nothing spills outside it
+    const k = Math.max(bw / img.width, bh / img.height);
+    const sw = bw / k;
+    const sh = bh / k;
+    p.image(img, x, y, bw, bh, (img.width - sw) / 2, (img.height - sh) / 2, sw, sh);
+  }
   p.pop();
 }
 
