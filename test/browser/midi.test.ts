@@ -130,4 +130,34 @@ describe('MIDI on the control page', { skip: !hasChromium() && 'chromium not ins
       await context.close();
     }
   });
+
+  test('a knob held still stays live while the page is open; closing the page releases it', async () => {
+    const context = await browser.newContext();
+    await context.addInitScript({ content: fakeMidi });
+    const page = await context.newPage();
+    try {
+      await page.goto(`${server.url}/`);
+      await page.waitForFunction(() => (window as any).stage?.controlStatus === 'open' && (window as any).midi?.inputs === 1);
+      assert.equal((await server.command({ type: 'mod.set', id: 'knob', target: 'strength', source: 'cc:30', depth: -0.5 })).status, 200);
+      await page.waitForFunction(() => (window as any).stage?.state?.modulation?.routes?.some((r: any) => r.source === 'cc:30'));
+      await midi(page, [0xb0, 30, 127]);
+      await eventually(async () => (await state(server)).modulation.inputs['cc:30'] === 1, 10_000, 'the knob as an input');
+      // held still for longer than the server holds a CC (3 s): the page keeps it alive
+      const until = Date.now() + 4500;
+      while (Date.now() < until) {
+        const m = (await state(server)).modulation;
+        assert.equal(m.inputs['cc:30'], 1, 'still 1 while the page is open');
+        assert.ok(!m.stale.includes('cc:30'), 'not stale while the page is open');
+        await new Promise((r) => setTimeout(r, 250));
+      }
+      await page.close();
+      await eventually(async () => {
+        const m = (await state(server)).modulation;
+        return m.stale.includes('cc:30') && m.inputs['cc:30'] === 0;
+      }, 10_000, 'the knob released once the page closed');
+      await server.command({ type: 'mod.clear', id: 'knob' });
+    } finally {
+      await context.close();
+    }
+  });
 });

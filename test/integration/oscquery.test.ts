@@ -126,6 +126,11 @@ describe('OSCQuery', () => {
     await client.message('/ls/mod/input', { type: 's', value: 'fader3' }, { type: 'f', value: 1 });
     await waitFor(() => (server.stage.engine.mod.inputs['osc:fader3'] ?? 0) === 1, 5000, 'the OSC input');
     assert.equal(server.stage.engine.mod.routes[0].source, 'osc:fader3');
+    assert.equal(server.stage.engine.mod.hold['osc:fader3'], undefined, 'the default hold (3 s)');
+    // a controller that sends only on change holds its value longer
+    await client.message('/ls/mod/input', { type: 's', value: 'fader3' }, { type: 'f', value: 0.5 }, { type: 'f', value: 600 });
+    await waitFor(() => server.stage.engine.mod.hold['osc:fader3'] === 600, 5000, 'the hold sent with the value');
+    assert.equal(server.stage.engine.mod.inputs['osc:fader3'], 0.5);
     await client.message('/ls/mod/clear');
     await waitFor(() => server.stage.engine.mod.routes.length === 0, 5000, 'routes cleared');
   });
