@@ -12,6 +12,7 @@ const SKETCHES: { name: string; query: string; label?: string; webgl?: boolean }
   { name: 'projector', query: '?renderer=webgl&fit=cover', label: 'projector-webgl', webgl: true },
   { name: 'feedback', query: '' },
   { name: 'kaleidoscope', query: '?segments=6' },
+  { name: 'kaleidoscope', query: '?segments=6&renderer=webgl', label: 'kaleidoscope-webgl', webgl: true },
   { name: 'grid', query: '?delay=2' },
   { name: 'typography', query: '?text=neon%20city%20%7C%20rain:0.5' },
 ];
@@ -47,7 +48,9 @@ describe('sketches', { skip: !hasChromium() && 'chromium not installed', timeout
         const status = await page.evaluate(() => (window as unknown as { stage: { status: string; frames: number } }).stage.status);
         assert.equal(status, 'open');
         const webgl = await page.evaluate(() => {
-          const ctx = (window as any).drawingContext;
+          // global mode exposes drawingContext; instance mode (kaleidoscope): the canvas's context kind
+          const canvas = document.querySelector('canvas') as HTMLCanvasElement;
+          const ctx = (window as any).drawingContext ?? (canvas.getContext('2d') ? null : canvas.getContext('webgl2') ?? canvas.getContext('webgl'));
           return ctx instanceof WebGLRenderingContext || ctx instanceof WebGL2RenderingContext;
         });
         assert.equal(webgl, Boolean(s.webgl), `${label} draws on a ${s.webgl ? 'WEBGL' : '2D'} canvas`);
