@@ -120,17 +120,23 @@ export class TempoEstimator {
   score(bpm) {
     const t = this.times;
     const w = (2 * Math.PI * bpm) / 60000;
-    let s = 0;
-    for (let h = 0; h < HARMONICS.length; h++) {
-      let c = 0;
-      let si = 0;
-      for (let i = 0; i < t.length; i++) {
-        const a = w * (h + 1) * (t[i] - t[0]);
-        c += Math.cos(a);
-        si += Math.sin(a);
+    const re = new Float64Array(HARMONICS.length);
+    const im = new Float64Array(HARMONICS.length);
+    for (let i = 0; i < t.length; i++) {
+      // e^(i·h·a) for h = 1, 2, ... by repeated multiplication: one cos and one sin per onset
+      const a = w * (t[i] - t[0]);
+      const c1 = Math.cos(a);
+      const s1 = Math.sin(a);
+      let c = c1;
+      let si = s1;
+      for (let h = 0; h < HARMONICS.length; h++) {
+        re[h] += c;
+        im[h] += si;
+        [c, si] = [c * c1 - si * s1, c * s1 + si * c1];
       }
-      s += (HARMONICS[h] * Math.hypot(c, si)) / t.length;
     }
+    let s = 0;
+    for (let h = 0; h < HARMONICS.length; h++) s += (HARMONICS[h] * Math.hypot(re[h], im[h])) / t.length;
     return s;
   }
 
