@@ -200,7 +200,7 @@ async function assemble(opts: ServerOptions, { log, host, token, access, jpegQua
   if (osc && q) {
     const oscHost = opts.osc?.host ?? host;
     try {
-      oscQuery = await startOscQuery(stage, { port: q.port, host: oscHost, oscHost, oscPort: osc.port, prefix: opts.osc?.prefix ?? DEFAULT_PREFIX, advertise: q.advertise, log });
+      oscQuery = await startOscQuery(stage, { port: q.port, host: oscHost, oscHost, oscPort: osc.port, prefix: opts.osc?.prefix ?? DEFAULT_PREFIX, advertise: q.advertise, map: osc.map, log });
     } catch (err) {
       if (!q.optional || (err as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw err;
       log.warn(`OSCQuery port ${q.port} is in use: OSCQuery is off (choose another with --oscquery-port N)`);

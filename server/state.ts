@@ -74,8 +74,10 @@ export interface ModulationStatus {
   routes: ModRoute[];
   /** Each modulated parameter as the walk uses it now (set value + modulation, in range). */
   live: Partial<Record<NumericParamName, number>>;
-  /** The last value of every input that arrived (audio:low, cc:74, osc:fader3 ...). */
+  /** Every input that arrived (audio:low, cc:74, osc:fader3 ...) as the routes use it now: its last value, or fading to 0 once stale. */
   inputs: Record<string, number>;
+  /** Inputs whose source has gone quiet past its hold (audio 1 s, cc and osc 3 s): released to rest. */
+  stale: string[];
 }
 
 export interface MidiMapStatus {
