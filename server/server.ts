@@ -194,20 +194,45 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
   return { url, port, host, token, stage, http, log, recorder, streamer, steering, scheduler, osc, oscQuery, close };
 }
 
+/** A restarted runtime worker's fault clears once it has run this long without crashing (ms). */
+const RUNTIME_STABLE_MS = 10_000;
+
 /**
- * Report runtime worker crashes (log, /metrics, state.runtime) while it restarts; the stage retries
- * by itself. A feature with a status and nothing else.
+ * Report runtime worker crashes (log, /metrics, state.runtime, the `runtime` fault) while it
+ * restarts or holds; the stage retries by itself. A feature with a status and a timer.
  */
 function watchWorker(stage: Stage, runtime: WorkerRuntime | RuntimePool, log: Logger): Feature {
+  let stable: NodeJS.Timeout | null = null;
+  const unstable = () => {
+    if (stable) clearTimeout(stable);
+    stable = null;
+  };
   runtime.on('crash', (err) => {
+    unstable();
     stage.metrics.runtimeCrashes.inc();
     log.error({ err }, 'runtime worker crashed; restarting it');
+    stage.faults.raise('runtime', `the runtime worker crashed (${err.message}); restarting it, the last frame stays up meanwhile`);
     stage.publish();
+  });
+  runtime.on('held', (err, ms) => {
+    unstable();
+    const why = `the runtime worker keeps crashing (last: ${err.message}): holding the last frame, next try in ${Math.round(ms / 1000)} s`;
+    log.error({ err }, why);
+    stage.faults.raise('runtime', why, 0);
   });
   runtime.on('restart', () => {
     log.info('runtime worker restarted');
+    unstable();
+    stable = setTimeout(() => {
+      stable = null;
+      if (runtime.state === 'running') stage.faults.clear('runtime');
+    }, RUNTIME_STABLE_MS);
+    stable.unref();
     stage.publish();
   });
-  runtime.on('restartFailed', (err) => log.error({ err }, 'runtime worker could not restart; trying again'));
-  return { name: 'runtime', status: () => ({ runtime: { worker: runtime.state, crashes: runtime.crashes } }) };
+  runtime.on('restartFailed', (err) => {
+    log.error({ err }, 'runtime worker could not restart; trying again');
+    stage.faults.raise('runtime', `the runtime worker cannot restart (${err.message}); trying again with backoff`);
+  });
+  return { name: 'runtime', status: () => ({ runtime: { worker: runtime.state, crashes: runtime.crashes } }), close: unstable };
 }
