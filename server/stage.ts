@@ -320,6 +320,7 @@ export class Stage extends EventEmitter<StageEvents> {
 
   private tick(): void {
     if (!this.running) return;
+    if (this.failures > 0 && this.making.size > 0) return; // the frame being retried wakes the loop
     let frames = 1;
     let dt: number;
     const elapsed = performance.now() - this.t0;
@@ -358,7 +359,8 @@ export class Stage extends EventEmitter<StageEvents> {
     // Capped, the next slot's frame starts on time even while this one runs long (a stalled core,
     // a pause of the event loop): it waits in the runtime, not behind this frame's round trip.
     // A finished frame leaves the set before its scheduled tick runs (a microtask before setImmediate).
-    if (this.making.size < this.lanesInFlight()) this.schedule(0);
+    // (while frames fail, one at a time: each failure waits out its backoff)
+    if (this.making.size < this.lanesInFlight() && this.failures === 0) this.schedule(0);
   }
 
   /**

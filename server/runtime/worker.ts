@@ -148,14 +148,16 @@ export class WorkerRuntime extends EventEmitter<WorkerRuntimeEvents> implements 
 
   private spawn(): Promise<void> {
     const { warn: _warn, info: _info, ...options } = this.options;
+    // referenced while it loads (so a process awaiting the model does not exit meanwhile), then
+    // only while calls are in flight
     const worker = new Worker(BOOT, { workerData: { dir: this.dir, manifest: this.manifest, options } });
-    worker.unref();
     return new Promise<void>((resolve, reject) => {
       let started = false;
       worker.on('message', (msg: WorkerReply | WorkerEvent) => {
         switch (msg.type) {
           case 'ready':
             started = true;
+            if (this.pending.size === 0) worker.unref();
             this.current = worker;
             this.device = msg.device;
             this.bind(msg.has);
