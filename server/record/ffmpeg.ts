@@ -55,7 +55,9 @@ export function encoderArgs(o: EncoderOptions): string[] {
   args.push('-c:v', 'libx264', '-preset', o.preset ?? 'veryfast', '-pix_fmt', 'yuv420p', '-g', String(gop), '-keyint_min', String(gop));
   if (o.crf !== undefined) args.push('-crf', String(o.crf));
   if (o.live) args.push('-tune', 'zerolatency');
-  if (o.container === 'mp4') args.push('-movflags', '+frag_keyframe+empty_moov+default_base_moof', '-f', 'mp4');
+  // each fragment reaches the disk as it is made (no 32 KB write buffer): a full disk or a crash
+  // leaves every fragment finished before it
+  if (o.container === 'mp4') args.push('-movflags', '+frag_keyframe+empty_moov+default_base_moof', '-flush_packets', '1', '-f', 'mp4');
   else if (o.container === 'flv') args.push('-f', 'flv');
   else args.push('-f', 'mpegts');
   args.push(o.output);
