@@ -77,12 +77,15 @@ export class LiveVideo {
     this.stage.off('frame', this.onFrame);
   }
 
-  /** Pad to the current wall time, end the stream and wait for ffmpeg to finish the file. */
+  /**
+   * Pad to the current wall time, end the stream and wait for ffmpeg to finish the file (killed
+   * after 3 s, so a shutdown stays within its 5 s: a fragmented MP4 plays up to its last fragment).
+   */
   async stop(): Promise<void> {
     this.detach();
     if (this.encoder.alive) this.pacer.finish(performance.now());
     try {
-      await this.encoder.end();
+      await this.encoder.end(3000);
     } catch {
       // reported through onError
     }
