@@ -2,10 +2,13 @@
 // (see frames/header.ts); a JSON text message {type:"state"} on connect and on every change.
 // Frames are encoded once per requested size by the encode pipeline (frames/pipeline.ts). Latest
 // wins per viewer, for frames and state alike: a viewer that stops reading holds at most one
-// pending frame and one pending state message, and never slows the others.
+// pending frame and one pending state message, and never slows the others. Handshakes are paced
+// (a few milliseconds of them per turn of the event loop), so hundreds of viewers reconnecting at
+// once never stall the frame loop for long; the `viewers` fault is up while a crowd waits.
 import { WebSocketServer, WebSocket } from 'ws';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
+import { performance } from 'node:perf_hooks';
 import type { Stage } from '../stage.ts';
 import type { EncodeRequest } from '../frames/frame.ts';
 import { EncodePipeline, type Delivery } from '../frames/pipeline.ts';
@@ -14,6 +17,15 @@ import { TextSender, coalescedState, stateMessage } from './ws-text.ts';
 
 /** Bytes a viewer's socket may hold unsent before we stop sending it new frames. */
 const MAX_BUFFERED = 256 * 1024;
+/**
+ * Handshakes are paced: at most HANDSHAKE_BUDGET_MS of handshakes per turn, then HANDSHAKE_GAP_MS
+ * for the frame loop, so a crowd reconnecting at once (the Wi-Fi came back) costs few frame slots.
+ */
+const HANDSHAKE_BUDGET_MS = 4;
+const HANDSHAKE_GAP_MS = 8;
+/** Waiting handshakes that raise the `viewers` fault, and the most that may wait (503 beyond). */
+const STORM = 50;
+const MAX_WAITING = 4096;
 
 class FrameViewer {
   private busy = false;
@@ -83,6 +95,46 @@ export function createFramesSurface(stage: Stage, opts: { jpegQuality: number })
     for (const v of viewers) v.text.latest('state', text);
   });
 
+  const waiting: { req: IncomingMessage; socket: Duplex; head: Buffer; request: EncodeRequest }[] = [];
+  let pump: NodeJS.Timeout | null = null;
+  let storm = 0; // 1 while the viewers fault is up
+  let stateText: { text: string; at: number } | null = null;
+  /** The state message for a new viewer (one JSON per turn, however many connect in it). */
+  const initialState = () => {
+    const now = performance.now();
+    if (!stateText || now - stateText.at > 50) stateText = { text: stateMessage(stage), at: now };
+    return stateText.text;
+  };
+  const drain = () => {
+    pump = null;
+    const start = performance.now();
+    while (waiting.length && performance.now() - start < HANDSHAKE_BUDGET_MS) {
+      const w = waiting.shift()!;
+      if (!w.socket.destroyed) accept(w.req, w.socket, w.head, w.request);
+    }
+    if (waiting.length) pump = setTimeout(drain, HANDSHAKE_GAP_MS);
+    else if (storm) {
+      storm = 0;
+      stage.faults.clear('viewers');
+    }
+  };
+  const accept = (req: IncomingMessage, socket: Duplex, head: Buffer, request: EncodeRequest) => {
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      const viewer = new FrameViewer(ws, stage);
+      viewers.add(viewer);
+      count();
+      viewer.text.latest('state', initialState());
+      viewer.unsubscribe = pipeline.subscribe(request, viewer.offer);
+      ws.on('message', () => {}); // viewers only listen; small pings are ignored
+      ws.on('error', () => {});
+      ws.on('close', () => {
+        viewer.close();
+        viewers.delete(viewer);
+        count();
+      });
+    });
+  };
+
   return {
     wss,
     handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, url: URL): void {
@@ -93,22 +145,20 @@ export function createFramesSurface(stage: Stage, opts: { jpegQuality: number })
         socket.end(`HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain\r\n\r\n${(err as Error).message}\n`);
         return;
       }
-      wss.handleUpgrade(req, socket, head, (ws) => {
-        const viewer = new FrameViewer(ws, stage);
-        viewers.add(viewer);
-        count();
-        viewer.text.latest('state', stateMessage(stage));
-        viewer.unsubscribe = pipeline.subscribe(request, viewer.offer);
-        ws.on('message', () => {}); // viewers only listen; small pings are ignored
-        ws.on('error', () => {});
-        ws.on('close', () => {
-          viewer.close();
-          viewers.delete(viewer);
-          count();
-        });
-      });
+      if (waiting.length >= MAX_WAITING) {
+        socket.end('HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\nRetry-After: 1\r\nConnection: close\r\n\r\ntoo many viewers connecting at once; try again\n');
+        return;
+      }
+      waiting.push({ req, socket, head, request });
+      if (waiting.length >= STORM) {
+        storm = 1;
+        stage.faults.raise('viewers', 'a crowd of viewers is connecting at once: handshakes are paced so the picture keeps its rate', 0);
+      }
+      pump ??= setTimeout(drain, 0);
     },
     close(): void {
+      if (pump) clearTimeout(pump);
+      for (const w of waiting.splice(0)) w.socket.destroy();
       stopState();
       pipeline.close();
       for (const ws of wss.clients) ws.close(1001, 'server shutting down');
