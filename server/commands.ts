@@ -8,6 +8,7 @@ import * as atoms from './schema-atoms.ts';
 import { seed, fade, videoSize } from './schema-atoms.ts';
 import { routeFields, checkRouteRange, inputValuesSchema } from './mod/schema.ts';
 import { midiMappingsSchema } from './mod/midi-schema.ts';
+import type { EngineCommand, EngineCommandType } from './engine/engine.ts';
 
 const presetName = atoms.name();
 
@@ -56,6 +57,11 @@ export type CommandType = keyof typeof commandSchemas;
 export const commandTypes = Object.keys(commandSchemas) as CommandType[];
 export type Command = { [K in CommandType]: z.infer<(typeof commandSchemas)[K]> }[CommandType];
 export type CommandOf<K extends CommandType> = Extract<Command, { type: K }>;
+
+/** The vocabulary's commands of the engine's types that its union does not accept (none). */
+type NotEngine<C> = C extends { type: EngineCommandType } ? (C extends EngineCommand ? never : C['type']) : never;
+/** Compile-time: every command the vocabulary sends the engine is one the engine applies. */
+export const engineTakesItsCommands: [NotEngine<Command>] extends [never] ? true : NotEngine<Command> = true;
 
 export class CommandError extends Error {
   constructor(message: string, readonly status = 400) {

@@ -4,22 +4,11 @@
 // over; the control page shows the list as a banner. Nothing here decides anything: it only tells.
 import { performance } from 'node:perf_hooks';
 import { Counter, Gauge, type Registry } from 'prom-client';
+import type { Fault, FaultKind } from './state.ts';
 
-/** The kinds of fault, one owner each. */
-export const FAULT_KINDS = ['recording', 'stream', 'runtime', 'frames', 'viewers'] as const;
-export type FaultKind = (typeof FAULT_KINDS)[number];
-
-export interface Fault {
-  kind: FaultKind;
-  /** What is wrong and what the server does about it, in words for the performer. */
-  message: string;
-  /** When it began (wall clock, ISO 8601). */
-  since: string;
-  /** Seconds since it began (monotonic clock). */
-  seconds: number;
-  /** How many times it happened while active (a crash loop's crashes, a stream's reconnect attempts). */
-  count: number;
-}
+/** The kinds of fault, one owner each: recording (recorder.ts), stream (stream.ts), runtime (server.ts watching the worker), frames (stage.ts), viewers (frames-ws.ts). */
+export const FAULT_KINDS: readonly FaultKind[] = ['recording', 'stream', 'runtime', 'frames', 'viewers'];
+export type { Fault, FaultKind };
 
 interface Active {
   message: string;

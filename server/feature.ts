@@ -4,61 +4,80 @@
 //   name        for logs and errors
 //   commands    handlers for the command types it owns, one per type, each receiving that type's
 //               command (typed: `prompt: (cmd) => cmd.text`). A type has at most one owner;
-//               types nobody owns go to the engine.
-//   status()    its part of the public state: keys declared in FeatureState below, spread into
-//               PublicState (GET /api/state, /control and /frames state messages, OSC feedback)
+//               types nobody owns go to the engine when it applies them (engine.ts), and fail
+//               with a clear error otherwise.
+//   status()    its part of the public state: keys declared in FeatureState (state.ts), spread
+//               into PublicState (GET /api/state, /control and /frames state messages, OSC
+//               feedback). A key has at most one publisher: the stage refuses a second.
 //   frame()     per-frame work, called once per engine step with the frame's index and engine
 //               time, live (frame loop) and offline (render) alike
-//   measure()   before a frame is made: whether it should come with its image embedding, and
-//               the scorer of its similarity to the prompt active now (steering only)
 //   save()      adds its part of the performance to a preset being saved
 //   load()      the commands that restore its part from a preset; called for every preset load,
 //               including presets without its part (e.g. a schedule stops when the preset has none)
 //   close()     releases what it holds (sockets, child processes, timers)
 //
-// Register with `stage.use(feature)`. Every change to the walk goes through the stage's one
+// A feature receives a FeatureHost (below), the narrow part of the stage it may use, and is
+// registered with `stage.use(feature)`. Every change to the walk goes through the stage's one
 // command queue: handlers run inside it (ctx.apply changes the engine as part of the command
-// being handled); anything else submits with stage.dispatch (validated input) or stage.enqueue
-// (an engine command the feature built, such as a steering target). Call stage.publish() when
+// being handled); anything else submits with host.dispatch (validated input) or host.enqueue
+// (an engine command the feature built, such as a steering target). Call host.publish() when
 // status changes outside a command.
 //
-// To add a feature: declare its status keys in FeatureState, give it a command schema in
-// commands.ts if it takes commands, a field in presets.ts if it is part of a preset, and
-// `stage.use()` it in server.ts (and in record/render.ts if it affects offline renders).
+// To add a feature: declare its status keys in FeatureState (state.ts), give it a command schema
+// in commands.ts if it takes commands, a field in preset-schema.ts if it is part of a preset, and
+// `stage.use()` it in performance.ts if it changes how a walk plays (then the live server, the
+// offline render and the tests all get it), else in server.ts after attachPerformance().
 import type { Command, CommandOf, CommandType } from './commands.ts';
-import type { EngineCommand } from './engine/engine.ts';
-import type { Preset } from './presets.ts';
-import type { SteeringStatus } from './steer/steering.ts';
-import type { ScheduleStatus, TempoStatus } from './steer/schedule.ts';
-import type { RecordingState } from './record/recorder.ts';
-import type { StreamState } from './record/stream.ts';
-import type { OscStatus } from './surfaces/osc.ts';
-import type { OscQueryStatus } from './surfaces/osc/query.ts';
-import type { ModulationStatus } from './mod/feature.ts';
-import type { MidiMapStatus } from './mod/midi-map.ts';
-import type { WorkerState } from './runtime/worker.ts';
+import type { EngineCommand, EngineState, TargetCommand } from './engine/engine.ts';
+import type { Preset } from './preset-schema.ts';
+import type { FeatureState, PublicState } from './state.ts';
+import type { Model } from './model/load.ts';
+import type { Metrics } from './metrics.ts';
+import type { Faults } from './faults.ts';
+import type { Frame } from './frames/frame.ts';
 
-/** Every feature's part of PublicState, by key. A stage without the feature has no such key. */
-export interface FeatureState {
-  /** Steering: words of the prompt outside the model's vocabulary. */
-  warnings: string[];
-  /** Steering: how the prompt's parts were understood through the model's lexicon ("blaze -> fire"). */
-  understood: string[];
-  /** Steering: similarity of the latest frame to the active prompt (null without one). */
-  similarity: number | null;
-  steering: SteeringStatus;
-  tempo: TempoStatus;
-  schedule: ScheduleStatus | null;
-  recording: RecordingState;
-  stream: StreamState;
-  osc: OscStatus;
-  oscquery: OscQueryStatus;
-  /** Modulation routes, the live values of the parameters they move, the last inputs. */
-  modulation: ModulationStatus;
-  /** The shared MIDI mapping (presets/midi-map.json) that every control page uses. */
-  midi: MidiMapStatus;
-  /** The runtime worker (when inference runs in one) and how often it crashed. */
-  runtime: { worker: WorkerState; crashes: number };
+export type { FeatureState, PublicState } from './state.ts';
+
+/** What goes through the stage's command queue: surface commands and the targets features build. */
+export type StageCommand = Command | TargetCommand;
+
+export interface StageEvents {
+  frame: [Frame];
+  state: [PublicState];
+  /** Every command applied, after it applied: surface commands and engine targets alike. */
+  command: [StageCommand, string];
+  /** A frame failed to generate; the loop retries shortly. */
+  failure: [Error];
+}
+
+type Listener<K extends keyof StageEvents> = (...args: StageEvents[K]) => void;
+
+/**
+ * The part of the stage a feature may use: the model and the walk's state (read-only), the one
+ * command queue, publishing, metrics, the frame clock's timing, and the stage's events.
+ */
+export interface FeatureHost {
+  readonly model: Model;
+  /** The walk's state; changes go through dispatch/enqueue. */
+  readonly engine: EngineState;
+  readonly metrics: Metrics;
+  /** What is degraded: a feature raises and clears the faults it owns (see faults.ts). */
+  readonly faults: Faults;
+  /** Target frames per second (0: uncapped) and the rate measured over the last second. */
+  readonly targetFps: number;
+  readonly fps: number;
+  /** Milliseconds until the next frame is due (null when uncapped or not running). */
+  msToNextFrame(): number | null;
+  state(): PublicState;
+  /** Announce a status change that happened outside a command. */
+  publish(): void;
+  /** Validate and queue a command from outside (as a surface would). */
+  dispatch(input: unknown, surface: string): Promise<PublicState>;
+  /** Queue an already-valid command the feature built (a steering target). */
+  enqueue(cmd: StageCommand, surface: string): Promise<PublicState>;
+  on<K extends keyof StageEvents>(event: K, listener: Listener<K>): unknown;
+  once<K extends keyof StageEvents>(event: K, listener: Listener<K>): unknown;
+  off<K extends keyof StageEvents>(event: K, listener: Listener<K>): unknown;
 }
 
 export interface CommandContext {
@@ -80,11 +99,6 @@ export interface FrameClock {
   time: number;
 }
 
-export interface FrameMeasure {
-  embed: boolean;
-  score(embedding: Float32Array | null): number;
-}
-
 export interface Feature {
   readonly name: string;
   readonly commands?: CommandHandlers;
@@ -95,12 +109,6 @@ export interface Feature {
   readonly quiet?: readonly CommandType[];
   status?(): Partial<FeatureState>;
   frame?(clock: FrameClock): void;
-  /**
-   * Called once per frame before it is made: `embed` says whether the frame should come with its
-   * image embedding, and `score` turns that embedding into the frame's similarity to the prompt
-   * that was active when it was asked (NaN without one). Frames in flight at once each get their own.
-   */
-  measure?(): FrameMeasure;
   save?(preset: Preset): void;
   load?(preset: Preset): Command[];
   close?(): void | Promise<void>;

@@ -1,31 +1,19 @@
 // Presets: presets/*.json hold the whole performance: walk parameters, seed, keyframes, and each
 // feature's part (prompt, schedule and tempo, ...; see feature.ts). Validated with zod, saved
 // atomically (write + rename); a bad file is reported and skipped, never fatal.
-import { z } from 'zod';
-import { readFile, writeFile, readdir, rename, mkdir, unlink } from 'node:fs/promises';
+import { readFile, readdir } from 'node:fs/promises';
 import path from 'node:path';
-import { commandSchemas, CommandError, parseJson, type Command, type CommandOf } from './commands.ts';
-import { paramsPatchSchema } from './params.ts';
-import { scheduleSchema } from './steer/schedule-schema.ts';
-import { NAME, NAME_RULE, bpm } from './schema-atoms.ts';
+import { CommandError, parseJson, type Command, type CommandOf } from './commands.ts';
+import { presetSchema, type Preset } from './preset-schema.ts';
+import { NAME, NAME_RULE } from './schema-atoms.ts';
 import type { Feature, CommandContext } from './feature.ts';
 import { describeIssues } from './zod-issues.ts';
-import { routeSchema, MAX_ROUTES } from './mod/schema.ts';
+import { writeJsonAtomic } from './json-file.ts';
 
 /** Files in the preset folder that are not presets (e.g. the OSC mapping). */
 const NOT_PRESETS = new Set(['osc-map', 'midi-map']);
 
-export const presetSchema = z.strictObject({
-  description: z.string().max(500).optional(),
-  seed: commandSchemas.seed.shape.seed.optional(),
-  params: paramsPatchSchema.optional(),
-  prompt: commandSchemas.prompt.omit({ type: true }).optional(),
-  keyframes: commandSchemas.keyframes.omit({ type: true }).optional(),
-  schedule: scheduleSchema.optional(),
-  tempo: bpm.optional(),
-  modulation: z.array(routeSchema).max(MAX_ROUTES, `at most ${MAX_ROUTES} modulation routes`).optional(),
-});
-export type Preset = z.infer<typeof presetSchema>;
+export type { Preset } from './preset-schema.ts';
 
 export interface PresetListing {
   name: string;
@@ -89,19 +77,6 @@ export class PresetStore {
     } catch (err) {
       throw new CommandError(`cannot save preset ${name}: ${(err as Error).message}`, 500);
     }
-  }
-}
-
-/** Write DIR/NAME.json through a temporary file renamed over it, so readers never see half a file. */
-export async function writeJsonAtomic(dir: string, name: string, value: unknown): Promise<void> {
-  await mkdir(dir, { recursive: true });
-  const tmp = path.join(dir, `.${name}.${process.pid}.${Date.now()}.tmp`);
-  try {
-    await writeFile(tmp, JSON.stringify(value, null, 2) + '\n', { flag: 'wx' });
-    await rename(tmp, path.join(dir, `${name}.json`));
-  } catch (err) {
-    await unlink(tmp).catch(() => {});
-    throw err;
   }
 }
 

@@ -26,8 +26,8 @@ import { resolveToken } from './surfaces/auth.ts';
 import { Access, HOST_REFUSED } from './surfaces/access.ts';
 import { frontDoor } from './surfaces/front-door.ts';
 import { guardProcess } from './guard.ts';
-import type { Device } from './runtime/runtime.ts';
-import { WorkerRuntime, RuntimeCrashError } from './runtime/worker.ts';
+import { WorkerRuntime } from './runtime/worker.ts';
+import { RuntimeCrashError, type Device } from './runtime/runtime.ts';
 import { RuntimePool, planWorkers } from './runtime/pool.ts';
 import type { Params } from './params.ts';
 

@@ -3,18 +3,20 @@
 // WebSocket, OSC) talk to it and nothing else.
 import { EventEmitter } from 'node:events';
 import { performance } from 'node:perf_hooks';
-import { createEngine, applyCommand, step, type EngineState, type EngineCommand, type StepResult } from './engine/engine.ts';
+import { createEngine, applyCommand, step, isEngineCommand, type EngineState, type EngineCommand, type StepResult } from './engine/engine.ts';
 import { parseCommand, CommandError, commandTypes, type Command, type CommandType } from './commands.ts';
-import { Frame } from './frames/frame.ts';
+import { Frame, type FrameMeasure } from './frames/frame.ts';
 import { runFrame } from './runtime/frame.ts';
 import { nextTick } from './loop.ts';
-import { PresetStore, type Preset } from './presets.ts';
+import type { PresetStore } from './presets.ts';
+import type { Preset } from './preset-schema.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
-import { isCommand, type Feature, type FeatureState, type CommandContext, type CommandHandlers } from './feature.ts';
+import { isCommand, type Feature, type FeatureHost, type CommandContext, type CommandHandlers, type StageCommand, type StageEvents } from './feature.ts';
+import type { CoreState, PublicState } from './state.ts';
 import type { Model } from './model/load.ts';
 import type { Params } from './params.ts';
 import { summarizeKeys, type KeySummary } from './key-summary.ts';
-import { Faults, type Fault } from './faults.ts';
+import { Faults } from './faults.ts';
 
 /** Waits before retrying after consecutive frame failures (ms); the last repeats. */
 const FAILURE_BACKOFF = [100, 250, 500, 1000, 2000];
@@ -32,38 +34,12 @@ export interface StageOptions {
   params?: Partial<Params>;
 }
 
-export interface CoreState {
-  model: { id: string; name: string; width: number; height: number };
-  device: string;
-  frame: number;
-  time: number;
-  fps: number;
-  targetFps: number;
-  seed: number;
-  params: Params;
-  prompt: { text: string; fade: number; strength: number };
-  /** Keyframes in brief (count, seeds, hash); the full list is at GET /api/keys. */
-  keyframes: KeySummary;
-  viewers: number;
-  /** What is degraded now, and since when (see faults.ts); empty when all is well. */
-  faults: Fault[];
-}
-
-/** The state every surface publishes: the stage's own, plus each feature's declared part. */
-export type PublicState = CoreState & Partial<FeatureState>;
+export type { CoreState, PublicState } from './state.ts';
+export type { StageEvents } from './feature.ts';
 
 type Handler = (cmd: Command, ctx: CommandContext) => Promise<void> | void;
 
-export interface StageEvents {
-  frame: [Frame];
-  state: [PublicState];
-  /** Every command applied, after it applied: surface commands and engine targets alike. */
-  command: [EngineCommand, string];
-  /** A frame failed to generate; the loop retries shortly. */
-  failure: [Error];
-}
-
-export class Stage extends EventEmitter<StageEvents> {
+export class Stage extends EventEmitter<StageEvents> implements FeatureHost {
   readonly model: Model;
   readonly presets: PresetStore;
   readonly metrics: Metrics;
@@ -78,6 +54,10 @@ export class Stage extends EventEmitter<StageEvents> {
   private readonly features: Feature[] = [];
   private readonly quiet = new Set<CommandType>();
   private handlers = new Map<CommandType, { feature: Feature; run: Handler }>();
+  /** Who publishes each key of the public state (the stage's own keys, then each feature's). */
+  private stateKeys = new Map<string, string>();
+  /** The one measurer of frames as they are made (steering's similarity), if any. */
+  private measurer: (() => FrameMeasure) | null = null;
   private queue: Promise<unknown> = Promise.resolve();
   private running = false;
   /** The one pending wake-up of the frame loop (a timer, or an immediate when due now). */
@@ -109,6 +89,7 @@ export class Stage extends EventEmitter<StageEvents> {
     this.metrics.targetFps.set(this.targetFps);
     this.faults = new Faults(this.metrics.registry);
     this.faults.onChange = () => this.publish();
+    for (const key of Object.keys(this.coreState())) this.stateKeys.set(key, 'the stage');
   }
 
   /** Plug a feature in (see feature.ts). Returns it, for `const x = stage.use(new X(stage))`. */
@@ -118,6 +99,12 @@ export class Stage extends EventEmitter<StageEvents> {
       const owner = this.handlers.get(type);
       if (commands[type] && owner) throw new Error(`${feature.name}: command ${type} is already handled by ${owner.feature.name}`);
     }
+    const keys = Object.keys(feature.status?.() ?? {});
+    for (const key of keys) {
+      const owner = this.stateKeys.get(key);
+      if (owner) throw new Error(`${feature.name}: state key ${key} is already published by ${owner}`);
+    }
+    for (const key of keys) this.stateKeys.set(key, feature.name);
     for (const type of commandTypes) this.register(type, feature, commands);
     for (const type of feature.quiet ?? []) this.quiet.add(type);
     this.features.push(feature);
@@ -127,6 +114,16 @@ export class Stage extends EventEmitter<StageEvents> {
   private register<K extends CommandType>(type: K, feature: Feature, commands: CommandHandlers): void {
     const fn = commands[type];
     if (fn) this.handlers.set(type, { feature, run: (cmd, ctx) => (isCommand(cmd, type) ? fn(cmd, ctx) : undefined) });
+  }
+
+  /**
+   * Measure every frame as it is made (steering: ask for the image embedding, score it against the
+   * active prompt). Called once per frame before it is made; frames in flight each get their own.
+   * One measurer per stage.
+   */
+  measureFrames(measure: () => FrameMeasure): void {
+    if (this.measurer) throw new Error('frames are already measured on this stage');
+    this.measurer = measure;
   }
 
   /** Announce a status change that happened outside a command (a failed stream, a new subscriber). */
@@ -153,7 +150,7 @@ export class Stage extends EventEmitter<StageEvents> {
    * Queue an already-valid command (a feature's own, e.g. a steering target). It applies in order
    * with everything else, and is counted, announced and published like any surface command.
    */
-  enqueue(cmd: EngineCommand, surface: string): Promise<PublicState> {
+  enqueue(cmd: StageCommand, surface: string): Promise<PublicState> {
     const done = this.queue.then(() => this.run(cmd, surface));
     this.queue = done.catch(() => {});
     return done.then(
@@ -171,10 +168,11 @@ export class Stage extends EventEmitter<StageEvents> {
   }
 
   /** Apply one command; runs inside the queue (or inside another command, for presets). */
-  private async run(cmd: EngineCommand, surface: string): Promise<void> {
+  private async run(cmd: StageCommand, surface: string): Promise<void> {
     const handler = cmd.type === 'target' ? undefined : this.handlers.get(cmd.type);
     if (handler && cmd.type !== 'target') await handler.run(cmd, this.context(surface));
-    else this.apply(cmd);
+    else if (isEngineCommand(cmd)) this.apply(cmd);
+    else throw new CommandError(`${cmd.type}: not available here (nothing on this stage handles it)`);
     this.metrics.commands.inc({ surface, type: cmd.type });
     this.emit('command', cmd, surface);
     if (!this.quiet.has(cmd.type as CommandType)) this.emit('state', this.state());
@@ -213,9 +211,15 @@ export class Stage extends EventEmitter<StageEvents> {
   }
 
   state(): PublicState {
+    const state: PublicState = this.coreState();
+    for (const f of this.features) if (f.status) Object.assign(state, f.status());
+    return state;
+  }
+
+  private coreState(): CoreState {
     const e = this.engine;
     const m = this.model.manifest;
-    const state: PublicState = {
+    return {
       model: { id: m.id, name: m.name, width: m.resolution.width, height: m.resolution.height },
       device: this.model.runtime.device,
       frame: e.frame,
@@ -229,8 +233,6 @@ export class Stage extends EventEmitter<StageEvents> {
       viewers: this.viewers,
       faults: this.faults.list(),
     };
-    for (const f of this.features) if (f.status) Object.assign(state, f.status());
-    return state;
   }
 
   /** The whole performance as a preset: the walk, then each feature's part. */
@@ -397,7 +399,7 @@ export class Stage extends EventEmitter<StageEvents> {
     // and show from the next frame on.
     const { state, z, condition } = this.advance(dt, frames);
     const { width, height } = this.model.manifest.resolution;
-    const measure = this.features.find((f) => f.measure)?.measure!();
+    const measure = this.measurer?.();
     // frames publish in the order they were stepped, whichever lane finishes first
     const turn = this.published;
     let done!: () => void;

@@ -1,12 +1,11 @@
 // The engine core: state + command + time -> next latent and condition. Pure and deterministic:
 // no I/O, no clock reads, no Math.random. The frame loop, the recorder and the offline renderer
 // all drive it the same way, so a recorded walk re-renders frame-identically.
-import { defaultParams, type Params } from '../params.ts';
-import type { Command } from '../commands.ts';
+import { defaultParams, type Params, type ParamsPatch, type Ease } from '../params.ts';
 import { drift, loop, keyframes, keyLatent, ease, seedLatent, type Key } from './walks.ts';
 import { slerp, lerp, type Vec } from './vec.ts';
 import { emptyMod, evaluate, modulated, setRoute, clearRoutes, setInputs, type ModState } from './modulation.ts';
-import { normaliseRoute, MAX_ROUTES } from '../mod/schema.ts';
+import { normaliseRoute, MAX_ROUTES, type RouteInput } from '../mod/schema.ts';
 
 /** A Gaussian region of latent space that the walk moves around (the text prior's output). */
 export interface Region {
@@ -60,8 +59,10 @@ export interface EngineState {
 }
 
 /**
- * Commands the engine applies. Surfaces send `Command`s; steering resolves prompts into `target`
- * (a latent region and/or a condition vector) before handing them to the engine.
+ * The commands the engine applies, and nothing else: its own union, so it depends on the
+ * parameter table but not on the vocabulary (commands.ts checks that its schemas produce these).
+ * Surfaces send `Command`s; features handle the rest (presets, recording, ...), and steering
+ * resolves prompts into `target` (a latent region and/or a condition vector).
  */
 export type TargetCommand = {
   type: 'target';
@@ -69,7 +70,27 @@ export type TargetCommand = {
   condition?: ArrayLike<number>;
   fade: number;
 };
-export type EngineCommand = Command | TargetCommand;
+export type EngineCommand =
+  | ({ type: 'set' } & ParamsPatch)
+  | { type: 'seed'; seed: number }
+  | { type: 'keyframes'; keys: (number | number[])[]; hold?: number; transition?: number; ease?: Ease }
+  | { type: 'prompt'; text: string; fade?: number; strength?: number }
+  | TargetCommand
+  | { type: 'tempo'; bpm: number }
+  | { type: 'beat' }
+  | ({ type: 'mod.set' } & RouteInput)
+  | { type: 'mod.clear'; id?: string }
+  | { type: 'mod.input'; values: Record<string, number> };
+export type EngineCommandType = EngineCommand['type'];
+
+/** Every type in the union, once (the Record's type makes the list exactly the union's). */
+const applies: Record<EngineCommandType, true> = { set: true, seed: true, keyframes: true, prompt: true, target: true, tempo: true, beat: true, 'mod.set': true, 'mod.clear': true, 'mod.input': true };
+export const engineCommandTypes = Object.keys(applies) as EngineCommandType[];
+
+/** True when the engine applies commands of this one's type. */
+export function isEngineCommand<C extends { type: string }>(cmd: C): cmd is Extract<C, { type: EngineCommandType }> {
+  return Object.hasOwn(applies, cmd.type);
+}
 
 export interface EngineOptions {
   dim: number;
@@ -226,9 +247,10 @@ export function applyCommand(s: EngineState, cmd: EngineCommand): EngineState {
       return { ...s, mod: clearRoutes(s.mod, cmd.id) };
     case 'mod.input':
       return { ...s, mod: setInputs(s.mod, cmd.values) };
-    default:
-      // preset.* and other I/O commands are handled outside the engine.
-      return s;
+    default: {
+      const unknown: never = cmd;
+      throw new RangeError(`the engine does not apply ${(unknown as { type: string }).type} commands`);
+    }
   }
 }
 

@@ -61,6 +61,13 @@ export function encodeKey(req: EncodeRequest, nativeWidth: number): string {
   return `${req.format}:${size ?? 'native'}:${req.format === 'jpeg' ? req.quality : 0}`;
 }
 
+/** A frame's measurement, asked before it is made: whether it needs its image embedding, and its scorer. */
+export interface FrameMeasure {
+  embed: boolean;
+  /** The frame's similarity to the prompt active when it was asked (NaN when not measured). */
+  score(embedding: Float32Array | null): number;
+}
+
 export class Frame {
   private cache = new Map<string, Promise<Encoded>>();
   /** How many encodes this frame actually ran (for metrics and tests). */

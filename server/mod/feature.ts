@@ -2,21 +2,13 @@
 // and rendered walks move exactly as the live one did); this feature shows them in the state
 // (routes, the live value of each modulated parameter, the last inputs), keeps that state moving
 // for control pages while routes run, and saves/loads the routes with presets.
-import type { Stage } from '../stage.ts';
 import type { Command } from '../commands.ts';
-import type { Feature, FeatureState, FrameClock } from '../feature.ts';
-import type { Preset } from '../presets.ts';
+import type { Feature, FeatureHost, FrameClock } from '../feature.ts';
+import type { FeatureState, ModulationStatus } from '../state.ts';
+import type { Preset } from '../preset-schema.ts';
 import { liveParams } from '../engine/engine.ts';
 import type { ModRoute } from './schema.ts';
 import type { NumericParamName } from '../params.ts';
-
-export interface ModulationStatus {
-  routes: ModRoute[];
-  /** Each modulated parameter as the walk uses it now (set value + modulation, in range). */
-  live: Partial<Record<NumericParamName, number>>;
-  /** The last value of every input that arrived (audio:low, cc:74, osc:fader3 ...). */
-  inputs: Record<string, number>;
-}
 
 /** State updates per second of engine time while routes run (the sliders' moving values). */
 const PUBLISH_HZ = 15;
@@ -27,7 +19,7 @@ export class Modulation implements Feature {
   readonly quiet = ['mod.input'] as const;
   private lastPublish = -Infinity;
 
-  constructor(private readonly stage: Stage) {}
+  constructor(private readonly stage: FeatureHost) {}
 
   status(): Pick<FeatureState, 'modulation'> {
     const e = this.stage.engine;

@@ -8,16 +8,11 @@ import path from 'node:path';
 import { z } from 'zod';
 import type { CommandOf } from '../commands.ts';
 import { CommandError } from '../commands.ts';
-import type { Feature, FeatureState } from '../feature.ts';
-import { writeJsonAtomic } from '../presets.ts';
+import type { Feature } from '../feature.ts';
+import type { FeatureState } from '../state.ts';
+import { writeJsonAtomic } from '../json-file.ts';
 import { describeIssues } from '../zod-issues.ts';
 import { midiMappingsSchema, type MidiMapping } from './midi-schema.ts';
-
-export interface MidiMapStatus {
-  mappings: MidiMapping[];
-  /** Set when presets/midi-map.json exists but could not be read. */
-  error?: string;
-}
 
 export const MIDI_MAP = 'midi-map';
 

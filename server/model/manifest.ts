@@ -5,11 +5,14 @@ import { readFile, access } from 'node:fs/promises';
 import { constants } from 'node:fs';
 import path from 'node:path';
 import { describeIssues } from '../zod-issues.ts';
-import { runtimeKinds } from '../runtime/runtime.ts';
 import { readTfjsModelJson } from '../runtime/tfjs-files.ts';
 
 const file = z.string().min(1).refine((f) => !path.isAbsolute(f) && !f.split(/[\\/]/).includes('..'), 'must be a relative path inside the model folder');
 const dim = z.number().int().positive();
+
+/** Which implementation runs a model folder (its manifest's `runtime`, default onnx; see server/runtime/). */
+export const runtimeKinds = ['onnx', 'tfjs'] as const;
+export type RuntimeKind = (typeof runtimeKinds)[number];
 const range = z.tuple([z.number(), z.number()]).refine(([a, b]) => a < b, 'range must be [low, high]');
 
 export const manifestSchema = z

@@ -1,7 +1,7 @@
 // A live video output: the stage's frames, paced to a constant rate against the wall clock, into an
 // ffmpeg Encoder (a fragmented MP4 beside a walk file, or a stream to a media server).
 import { performance } from 'node:perf_hooks';
-import type { Stage } from '../stage.ts';
+import type { FeatureHost } from '../feature.ts';
 import type { Frame } from '../frames/frame.ts';
 import { Encoder, Pacer, outputSize, type Container } from './ffmpeg.ts';
 
@@ -32,7 +32,7 @@ export class LiveVideo {
   };
 
   constructor(
-    readonly stage: Stage,
+    readonly stage: FeatureHost,
     readonly opts: LiveVideoOptions,
   ) {
     const { width, height } = stage.model.manifest.resolution;

@@ -6,64 +6,19 @@
 // (or any failed walk write) stops the recording cleanly: both files finalised as far as they got,
 // no ffmpeg restarted.
 import { mkdir, access } from 'node:fs/promises';
-import { createReadStream } from 'node:fs';
-import { createHash } from 'node:crypto';
 import path from 'node:path';
 import type { Logger } from 'pino';
-import type { Stage } from '../stage.ts';
 import type { Frame } from '../frames/frame.ts';
-import type { Model } from '../model/load.ts';
+import { generatorSha256, refinerSha256 } from '../model/hash.ts';
 import { CommandError, type CommandOf } from '../commands.ts';
-import type { Feature, FeatureState } from '../feature.ts';
+import type { Feature, FeatureHost } from '../feature.ts';
+import type { FeatureState, RecordingState } from '../state.ts';
 import { WalkWriter, WALK_FORMAT, type WalkHeader } from './walk-file.ts';
 import { LiveVideo } from './live-video.ts';
-
-export interface RecordingState {
-  active: boolean;
-  name: string | null;
-  walk: string | null;
-  video: string | null;
-  startedAt: string | null;
-  /** Frames written to the walk file. */
-  frames: number;
-  /** Frames written to the video. */
-  videoFrames: number;
-  error?: string;
-}
 
 export interface RecorderOptions {
   dir: string;
   log: Logger;
-}
-
-const hashes = new Map<string, Promise<string>>();
-
-/** sha256 of a file (cached per path). */
-function fileSha256(file: string): Promise<string> {
-  let h = hashes.get(file);
-  if (!h) {
-    h = new Promise<string>((resolve, reject) => {
-      const hash = createHash('sha256');
-      createReadStream(file)
-        .on('data', (d) => hash.update(d))
-        .on('end', () => resolve(hash.digest('hex')))
-        .on('error', reject);
-    });
-    h.catch(() => hashes.delete(file));
-    hashes.set(file, h);
-  }
-  return h;
-}
-
-/** sha256 of a model's generator file (cached per file). */
-export function generatorSha256(model: Pick<Model, 'dir' | 'manifest'>): Promise<string> {
-  return fileSha256(path.join(model.dir, model.manifest.generator.file));
-}
-
-/** sha256 of a model's refiner file, or undefined for a model without one. */
-export async function refinerSha256(model: Pick<Model, 'dir' | 'manifest'>): Promise<string | undefined> {
-  const r = model.manifest.refiner;
-  return r ? fileSha256(path.join(model.dir, r.file)) : undefined;
 }
 
 const pad = (n: number) => String(n).padStart(2, '0');
@@ -102,7 +57,7 @@ export class Recorder implements Feature {
   readonly state: RecordingState = { active: false, name: null, walk: null, video: null, startedAt: null, frames: 0, videoFrames: 0 };
 
   constructor(
-    readonly stage: Stage,
+    readonly stage: FeatureHost,
     readonly opts: RecorderOptions,
   ) {}
 

@@ -17,7 +17,7 @@ import { Modulation } from '../mod/feature.ts';
 import { CommandError } from '../commands.ts';
 import { Encoder, outputSize } from './ffmpeg.ts';
 import { readWalk, type Walk } from './walk-file.ts';
-import { generatorSha256, refinerSha256 } from './recorder.ts';
+import { generatorSha256, refinerSha256 } from '../model/hash.ts';
 
 /** One distinct latent and how many consecutive output frames show it. */
 export interface Shot {

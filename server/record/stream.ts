@@ -3,30 +3,14 @@
 // server goes away, ffmpeg dies) it reconnects with backoff (1, 2, 5, 10, 30 s) until stream.stop:
 // state.stream shows `reconnecting`, the attempt count and the error, and the `stream` fault is up.
 import type { Logger } from 'pino';
-import type { Stage } from '../stage.ts';
 import { CommandError, type CommandOf } from '../commands.ts';
-import type { Feature, FeatureState } from '../feature.ts';
+import type { Feature, FeatureHost } from '../feature.ts';
+import type { FeatureState, StreamState } from '../state.ts';
 import { checkFfmpeg, type Container } from './ffmpeg.ts';
 import { LiveVideo } from './live-video.ts';
 import { streamUrl } from '../schema-atoms.ts';
 import { describeIssues } from '../zod-issues.ts';
 
-
-export interface StreamState {
-  /** On from stream.start until stream.stop, reconnecting included. */
-  active: boolean;
-  /** connecting (ffmpeg started, not yet up for STABLE_MS), live, reconnecting (waiting for the next attempt), stopped. */
-  status: 'connecting' | 'live' | 'reconnecting' | 'stopped';
-  /** The target with any stream key / secret masked. */
-  url: string | null;
-  startedAt: string | null;
-  /** Frames sent, all connections together. */
-  frames: number;
-  /** Reconnect attempts since the stream was last up (0 while live). */
-  attempts: number;
-  /** Why the last connection failed (kept until the stream is up again). */
-  error?: string;
-}
 
 /** Mask the stream key (last path segment) and any query (SRT passphrases). */
 export function redactUrl(url: string): string {
@@ -63,7 +47,7 @@ export class Streamer implements Feature {
   readonly state: StreamState = { active: false, status: 'stopped', url: null, startedAt: null, frames: 0, attempts: 0 };
 
   constructor(
-    readonly stage: Stage,
+    readonly stage: FeatureHost,
     readonly log: Logger,
   ) {}
 

@@ -4,7 +4,7 @@
 // never crosses threads and the event loop does none of the per-pixel work; in-thread runtimes
 // call it directly.
 import { toRgb } from '../frames/rgb.ts';
-import { toEncoderInput } from '../steer/image.ts';
+import { toEncoderInput } from './encoder-input.ts';
 import type { RenderedFrame, Runtime } from './runtime.ts';
 
 export async function renderFrame(runtime: Runtime, z: Float32Array, condition: Float32Array | null, embed: boolean): Promise<RenderedFrame> {

@@ -7,7 +7,8 @@ import { EventEmitter } from 'node:events';
 import type { Manifest } from '../model/manifest.ts';
 import type { Device, GenerateOptions, PriorOutput, RenderedFrame, Runtime } from './runtime.ts';
 import type { RuntimeOptions } from './create.ts';
-import { WorkerRuntime, type WorkerRuntimeEvents, type WorkerState } from './worker.ts';
+import { WorkerRuntime, type WorkerRuntimeEvents } from './worker.ts';
+import type { WorkerState } from '../state.ts';
 
 export class RuntimePool extends EventEmitter<WorkerRuntimeEvents> implements Runtime {
   encodeText?: Runtime['encodeText'];

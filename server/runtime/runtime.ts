@@ -5,10 +5,6 @@ import type { Manifest } from '../model/manifest.ts';
 export const devices = ['cpu', 'cuda', 'tensorrt', 'coreml', 'dml'] as const;
 export type Device = (typeof devices)[number];
 
-/** Which implementation runs a model folder (its manifest's `runtime`, default onnx). */
-export const runtimeKinds = ['onnx', 'tfjs'] as const;
-export type RuntimeKind = (typeof runtimeKinds)[number];
-
 export interface RuntimeOptions {
   device?: Device;
   /** Intra-op threads (ONNX Runtime). */
@@ -79,4 +75,15 @@ export interface Runtime {
   /** embedding: batch x text dim. Returns the latent region (mean, scale) per item. */
   prior?(embedding: Float32Array, batch: number): Promise<PriorOutput>;
   close(): Promise<void>;
+}
+
+/**
+ * The process or thread running a runtime died under a call (a native abort, an exit nobody asked
+ * for): the call is rejected with this, and a runtime that restarts itself serves the next calls.
+ */
+export class RuntimeCrashError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'RuntimeCrashError';
+  }
 }

@@ -12,9 +12,10 @@ import { Worker } from 'node:worker_threads';
 import { performance } from 'node:perf_hooks';
 import { EventEmitter } from 'node:events';
 import type { Manifest } from '../model/manifest.ts';
-import type { Device, PriorOutput, Runtime, GenerateOptions, RenderedFrame } from './runtime.ts';
+import { RuntimeCrashError, type Device, type PriorOutput, type Runtime, type GenerateOptions, type RenderedFrame } from './runtime.ts';
 import type { RuntimeOptions } from './create.ts';
 import type { WorkerCall, WorkerEvent, WorkerReply } from './worker-protocol.ts';
+import type { WorkerState } from '../state.ts';
 
 const BOOT = new URL('./worker-boot.mjs', import.meta.url);
 /** Respawn delays by the number of crashes in the window (ms); the last repeats. */
@@ -26,13 +27,6 @@ export const CRASH_WINDOW_MS = 60_000;
 export const HOLD_MS = 60_000;
 /** How long close() waits for the worker to release its sessions before terminating it. */
 const CLOSE_TIMEOUT = 5000;
-
-export class RuntimeCrashError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'RuntimeCrashError';
-  }
-}
 
 type CallBody = WorkerCall extends infer C ? (C extends WorkerCall ? Omit<C, 'id'> : never) : never;
 
@@ -51,8 +45,6 @@ export interface WorkerRuntimeEvents {
   /** Too many crashes in the window: no restart before `retryInMs` (the last frame stays up). */
   held: [Error, number];
 }
-
-export type WorkerState = 'starting' | 'running' | 'restarting' | 'held' | 'closed';
 
 export class WorkerRuntime extends EventEmitter<WorkerRuntimeEvents> implements Runtime {
   device: Device = 'cpu';

@@ -5,31 +5,15 @@
 //
 // Commands: tempo {bpm}, beat {}, schedule.start {schedule?}, schedule.stop {}. A preset carries
 // the running schedule and the tempo; loading a preset without a schedule stops the running one.
-import type { Stage } from '../stage.ts';
 import type { Command, CommandOf } from '../commands.ts';
 import { CommandError } from '../commands.ts';
-import type { Feature, FeatureState, FrameClock, CommandContext } from '../feature.ts';
-import type { Preset } from '../presets.ts';
+import type { Feature, FeatureHost, FrameClock, CommandContext } from '../feature.ts';
+import type { FeatureState } from '../state.ts';
+import type { Preset } from '../preset-schema.ts';
 import { parsePrompt } from './prompt.ts';
 import type { Schedule } from './schedule-schema.ts';
 
 export const DEFAULT_BPM = 120;
-
-export interface TempoStatus {
-  bpm: number;
-  /** Beats since engine time 0 (phase adjusted by taps). */
-  beat: number;
-}
-
-export interface ScheduleStatus {
-  unit: Schedule['unit'];
-  loop: boolean;
-  /** Position in the schedule's unit. */
-  position: number;
-  /** Index of the next step to fire. */
-  next: number;
-  steps: number;
-}
 
 interface Running {
   schedule: Schedule;
@@ -49,7 +33,7 @@ export class Scheduler implements Feature {
   private pending: Promise<unknown> = Promise.resolve();
 
   constructor(
-    private readonly stage: Stage,
+    private readonly stage: FeatureHost,
     private readonly log?: { warn(msg: string): void },
   ) {
     this.time = stage.engine.time;

@@ -9,7 +9,7 @@
 import { performance } from 'node:perf_hooks';
 import { CmaEs } from './cmaes.ts';
 import { eigenOffThread } from './eigen.ts';
-import { toEncoderInput } from './image.ts';
+import { toEncoderInput } from '../runtime/encoder-input.ts';
 import { promptScore, type EncodedPrompt } from './text.ts';
 import type { Model } from '../model/load.ts';
 import { generatorResolution } from '../model/manifest.ts';

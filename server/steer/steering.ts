@@ -14,26 +14,18 @@
 // the negated direction is not used because it lies outside anything the prior was fitted on.
 import { Gauge } from 'prom-client';
 import { CommandError, type CommandOf } from '../commands.ts';
-import type { Stage } from '../stage.ts';
-import type { Feature, FeatureState, CommandContext, FrameMeasure } from '../feature.ts';
-import type { EngineCommand } from '../engine/engine.ts';
-import type { Preset } from '../presets.ts';
+import type { Feature, FeatureHost, CommandContext, StageCommand } from '../feature.ts';
+import type { FeatureState, SteeringPath } from '../state.ts';
+import type { FrameMeasure } from '../frames/frame.ts';
+import type { Preset } from '../preset-schema.ts';
 import { hashN } from '../engine/prng.ts';
 import { parsePrompt } from './prompt.ts';
 import { PromptEncoder, promptScore, normalise, type EncodedPrompt } from './text.ts';
 import { ClipSearch } from './search.ts';
-import { RuntimeCrashError } from '../runtime/worker.ts';
-import { toEncoderInput } from './image.ts';
+import { RuntimeCrashError } from '../runtime/runtime.ts';
+import { toEncoderInput } from '../runtime/encoder-input.ts';
 
 const SUPERSEDED = new Error('search superseded');
-
-export type SteeringPath = 'prior' | 'condition' | 'search' | 'none';
-
-export interface SteeringStatus {
-  path: SteeringPath;
-  /** The CLIP-guided search's progress while it runs. */
-  search: { generation: number; evaluated: number; best: number | null } | null;
-}
 
 export interface SteeringOptions {
   /** Receives warnings (unknown words) and search failures. */
@@ -47,6 +39,11 @@ export interface SteeringOptions {
   budget?: number;
   /** Engine seconds between attractor updates (default 0.25). */
   publishEvery?: number;
+}
+
+/** What steering needs from the stage: a feature's host, and measuring each frame as it is made. */
+export interface SteeringHost extends FeatureHost {
+  measureFrames(measure: () => FrameMeasure): void;
 }
 
 interface Active {
@@ -79,7 +76,7 @@ export class Steering implements Feature {
   private sinceChunk = 0;
 
   private constructor(
-    readonly stage: Stage,
+    readonly stage: SteeringHost,
     readonly encoder: PromptEncoder | null,
     private readonly opts: SteeringOptions,
   ) {
@@ -97,17 +94,15 @@ export class Steering implements Feature {
           : model.runtime.encodeImage
             ? 'search'
             : 'none';
-    this.gauge = new Gauge({ name: 'latentstage_similarity', help: 'Similarity of the latest frame to the active prompt (NaN without one)', registers: [stage.metrics.registry] });
+    this.gauge = new Gauge({ name: 'latentstage_similarity', help: 'Similarity of the latest measured frame to the active prompt (NaN without one)', registers: [stage.metrics.registry] });
     this.gauge.set(NaN);
-    if (!(model.runtime.encodeImage && m.image)) {
-      this.measure = undefined;
-    }
+    if (model.runtime.encodeImage && m.image) stage.measureFrames(this.measure);
     stage.on('command', this.onCommand);
     stage.on('frame', this.onFrame);
   }
 
   /** Load the prompt encoder and build the feature; plug it in with stage.use(). */
-  static async attach(stage: Stage, opts: SteeringOptions = {}): Promise<Steering> {
+  static async attach(stage: SteeringHost, opts: SteeringOptions = {}): Promise<Steering> {
     return new Steering(stage, await PromptEncoder.load(stage.model), opts);
   }
 
@@ -137,7 +132,7 @@ export class Steering implements Feature {
     return preset.prompt ? [{ type: 'prompt', ...preset.prompt }] : [];
   }
 
-  private readonly onCommand = (cmd: EngineCommand) => {
+  private readonly onCommand = (cmd: StageCommand) => {
     if (cmd.type === 'set' && 'search' in cmd) this.restartSearch();
   };
 
@@ -160,6 +155,7 @@ export class Steering implements Feature {
       const condition = stage.engine.condition ? new Float64Array(stage.engine.conditionDim) : undefined;
       ctx.apply({ type: 'target', region: neutral, condition, fade });
       this.active = null;
+      this.hold(NaN);
       this.setWarnings([]);
       this.restartSearch();
       return;
@@ -201,20 +197,34 @@ export class Steering implements Feature {
   /**
    * Measure a frame about to be made against the prompt active now: it brings its image
    * embedding while a prompt is active; the score is NaN if the prompt changed meanwhile.
-   * Undefined for models without an image encoder.
+   * The stage calls it for every frame on models with an image encoder.
    */
-  measure? = (): FrameMeasure => {
+  readonly measure = (): FrameMeasure => {
     const asked = this.active;
     return {
       embed: asked !== null,
       score: (embedding) => {
         const s = embedding && asked && this.active === asked ? promptScore(embedding, asked.prompt) : NaN;
-        this.lastSimilarity = Number.isFinite(s) ? s : null;
-        this.gauge.set(s);
+        this.hold(s);
         return s;
       },
     };
   };
+
+  /**
+   * The gauge and status hold the last measured similarity while a prompt is active: a frame that
+   * was not measured (asked before the prompt changed, or in flight across a change) leaves them as
+   * they are. They read NaN (null in the state) only without an active prompt.
+   */
+  private hold(s: number): void {
+    if (!this.active) {
+      this.lastSimilarity = null;
+      this.gauge.set(NaN);
+    } else if (Number.isFinite(s)) {
+      this.lastSimilarity = s;
+      this.gauge.set(s);
+    }
+  }
 
   /** Similarity of any generated image (generator output at the model's resolution) to the active prompt. */
   async judge(image: Float32Array): Promise<number> {

@@ -15,8 +15,8 @@ import { isIP } from 'node:net';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { Logger } from 'pino';
-import type { Stage } from '../stage.ts';
-import type { Feature, FeatureState } from '../feature.ts';
+import type { Feature, FeatureHost } from '../feature.ts';
+import type { FeatureState } from '../state.ts';
 import { decodePacket, encodeMessage, MAX_PACKET, type TimedMessage, type TypedArg } from './osc/wire.ts';
 import { oscRoutes, DEFAULT_PREFIX, type OscRoute } from './osc/table.ts';
 import { loadOscMap, type OscMap } from './osc/map.ts';
@@ -57,7 +57,7 @@ export async function prepareOsc(opts: OscOptions, presetsDir: string) {
   const builtins = new Map(oscRoutes().map((r) => [prefix + r.path, r]));
   const file = opts.map ?? path.join(presetsDir, 'osc-map.json');
   const map = opts.map || existsSync(file) ? await loadOscMap(file, builtins, prefix) : null;
-  return async (stage: Stage, host: string, log: Logger): Promise<OscSurface | null> => {
+  return async (stage: FeatureHost, host: string, log: Logger): Promise<OscSurface | null> => {
     try {
       return await createOscSurface(stage, { ...opts, host: opts.host ?? host, prefix, map, log });
     } catch (err) {
@@ -69,13 +69,6 @@ export async function prepareOsc(opts: OscOptions, presetsDir: string) {
 }
 
 /** The OSC part of the public state (absent when OSC is off). */
-export interface OscStatus {
-  port: number;
-  host: string;
-  prefix: string;
-  subscribers: number;
-}
-
 export interface OscSurface extends Feature {
   port: number;
   status(): Partial<Pick<FeatureState, 'osc'>>;
@@ -90,7 +83,7 @@ interface Source {
 
 type Pending = { cmd: Record<string, unknown>; src: Source };
 
-export async function createOscSurface(stage: Stage, opts: OscSurfaceOptions): Promise<OscSurface> {
+export async function createOscSurface(stage: FeatureHost, opts: OscSurfaceOptions): Promise<OscSurface> {
   const prefix = opts.prefix ?? DEFAULT_PREFIX;
   const router = new Router(new Map<string, OscRoute>(oscRoutes().map((r) => [prefix + r.path, r])), opts.map?.routes ?? new Map());
   const allow = new Allowlist(opts.allow);

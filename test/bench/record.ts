@@ -12,7 +12,7 @@ import { loadModel } from '../../server/model/load.ts';
 import { startServer } from '../../server/server.ts';
 import { WalkWriter, WALK_FORMAT } from '../../server/record/walk-file.ts';
 import { renderWalk } from '../../server/record/render.ts';
-import { generatorSha256 } from '../../server/record/recorder.ts';
+import { generatorSha256 } from '../../server/model/hash.ts';
 
 const REAL_MODEL = path.resolve(import.meta.dirname, '../../models/emoji-64');
 

@@ -7,7 +7,8 @@ import { pino } from 'pino';
 import WebSocket from 'ws';
 import { startTestServer, waitFor } from '../helpers/server.ts';
 import { parseFrameHeader } from '../../server/frames/header.ts';
-import { WorkerRuntime, RuntimeCrashError } from '../../server/runtime/worker.ts';
+import { WorkerRuntime } from '../../server/runtime/worker.ts';
+import { RuntimeCrashError } from '../../server/runtime/runtime.ts';
 import { RuntimePool } from '../../server/runtime/pool.ts';
 
 function capturedLogger() {

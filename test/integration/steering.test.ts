@@ -34,8 +34,19 @@ describe('steering on a live server (fixture model without a prior: CLIP-guided 
     assert.equal(typeof state().similarity, 'number');
   });
 
-  test('similarity is in the frame header and in /metrics', async () => {
+  test('similarity is in the frame header and in /metrics, which holds the last measured value across a prompt change', async () => {
+    const { stage } = server;
+    const gauge = async () => (await stage.metrics.registry.metrics()).match(/^latentstage_similarity (\S+)$/m)![1]!;
+    assert.ok(Number.isFinite(Number(await gauge())), 'measured under the first test\'s prompt');
+    // The frames in flight across the change were asked under the old prompt: they are not
+    // measured (NaN in their header), and the gauge keeps the last measured value meanwhile.
+    const readings: string[] = [];
+    const onFrame = () => void gauge().then((g) => readings.push(g));
+    stage.on('frame', onFrame);
     await server.command({ type: 'prompt', text: 'fire' });
+    await waitFor(() => readings.length >= 6, 20_000, '6 frames after the change');
+    stage.off('frame', onFrame);
+    assert.ok(readings.every((g) => Number.isFinite(Number(g))), `gauge after each frame: ${readings.join(', ')}`);
     const ws = new WebSocket(`${server.url.replace('http', 'ws')}/frames?format=rgba`);
     try {
       const header = await new Promise<ReturnType<typeof parseFrameHeader>>((resolve, reject) => {

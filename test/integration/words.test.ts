@@ -8,7 +8,7 @@ import { startTestServer, waitFor, type TestServer } from '../helpers/server.ts'
 import { DEFAULT_MODEL } from '../../server/server.ts';
 import { PromptEncoder, cosine } from '../../server/steer/text.ts';
 import { parsePrompt } from '../../server/steer/prompt.ts';
-import { toEncoderInput } from '../../server/steer/image.ts';
+import { toEncoderInput } from '../../server/runtime/encoder-input.ts';
 import type { Frame } from '../../server/frames/frame.ts';
 
 describe('words on a live server (shipped model, with its lexicon)', () => {

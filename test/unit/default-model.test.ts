@@ -7,7 +7,7 @@ import { loadModel, type Model } from '../../server/model/load.ts';
 import { createTokenizer } from '../../server/model/tokenizer.ts';
 import { DEFAULT_MODEL } from '../../server/server.ts';
 import { dot } from '../../server/engine/vec.ts';
-import { toEncoderInput } from '../../server/steer/image.ts';
+import { toEncoderInput } from '../../server/runtime/encoder-input.ts';
 
 let model: Model;
 before(async () => {

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { toEncoderInput } from '../../server/steer/image.ts';
+import { toEncoderInput } from '../../server/runtime/encoder-input.ts';
 import type { Manifest } from '../../server/model/manifest.ts';
 
 const manifest = (size: number, encoderSize: number): Manifest => ({

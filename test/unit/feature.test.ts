@@ -11,7 +11,7 @@ import { Stage } from '../../server/stage.ts';
 import { PresetStore } from '../../server/presets.ts';
 import type { Feature, FrameClock } from '../../server/feature.ts';
 import type { CommandOf } from '../../server/commands.ts';
-import type { EngineCommand } from '../../server/engine/engine.ts';
+import type { StageCommand } from '../../server/feature.ts';
 
 describe('the feature contract', () => {
   let fx: Awaited<ReturnType<typeof fixtureModel>>;
@@ -47,6 +47,28 @@ describe('the feature contract', () => {
     assert.throws(() => stage.use({ name: 'other', commands: { tempo: () => {} } }), /tempo is already handled by tempo-test/);
     await assert.rejects(stage.dispatch({ type: 'tempo', bpm: 'fast' }, 'test'), /bpm must be a number/);
     assert.deepEqual(seen, [90], 'a rejected command never reaches the handler');
+  });
+
+  test('a state key has one publisher: a second feature (or one shadowing the stage\'s own keys) is refused', () => {
+    const stage = new Stage({ model: fx.model, presets: new PresetStore(tmp), fps: 30 });
+    stage.use({ name: 'tempo-a', status: () => ({ tempo: { bpm: 120, beat: 0 } }) });
+    assert.throws(() => stage.use({ name: 'tempo-b', status: () => ({ tempo: { bpm: 90, beat: 0 } }) }), /tempo-b: state key tempo is already published by tempo-a/);
+    assert.throws(() => stage.use({ name: 'sneaky', status: () => ({ fps: 1 }) as never }), /sneaky: state key fps is already published by the stage/);
+    assert.equal(stage.state().tempo?.bpm, 120, 'the refused features changed nothing');
+  });
+
+  test('a command nobody on the stage handles fails clearly and changes nothing; engine commands need no owner', async () => {
+    const stage = new Stage({ model: fx.model, presets: new PresetStore(tmp), fps: 30 });
+    const before = stage.state();
+    await assert.rejects(stage.dispatch({ type: 'record.start' }, 'test'), (err: Error & { status?: number }) => {
+      assert.equal(err.message, 'record.start: not available here (nothing on this stage handles it)');
+      assert.equal(err.status, 400);
+      return true;
+    });
+    await assert.rejects(stage.dispatch({ type: 'schedule.stop' }, 'test'), /schedule.stop: not available here/);
+    assert.deepEqual(stage.state(), before);
+    assert.equal((await stage.dispatch({ type: 'tempo', bpm: 100 }, 'test')).seed, before.seed, 'the engine applies tempo itself');
+    assert.equal(stage.engine.bpm, 100);
   });
 
   test('preset.save captures the running schedule and tempo; a preset without one stops it', async () => {
@@ -91,7 +113,7 @@ describe('every change to the walk goes through the command queue', () => {
 
   test('search targets are queued commands: announced, counted and applied in order', async () => {
     const d = await drivenStage(fx.model, { steering: { publishEvery: 0 } });
-    const commands: [EngineCommand['type'], string][] = [];
+    const commands: [StageCommand['type'], string][] = [];
     d.stage.on('command', (cmd, surface) => commands.push([cmd.type, surface]));
     await d.stage.dispatch({ type: 'prompt', text: 'robot', fade: 1 }, 'test');
     const region = d.stage.engine.region.to;

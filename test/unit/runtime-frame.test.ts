@@ -10,9 +10,9 @@ import { writeFixtureModel } from '../fixtures/onnx.ts';
 import { loadModel, type Model } from '../../server/model/load.ts';
 import { renderFrame } from '../../server/runtime/frame.ts';
 import { toRgb } from '../../server/frames/rgb.ts';
-import { toEncoderInput } from '../../server/steer/image.ts';
+import { toEncoderInput } from '../../server/runtime/encoder-input.ts';
 import { RuntimePool } from '../../server/runtime/pool.ts';
-import { RuntimeCrashError } from '../../server/runtime/worker.ts';
+import { RuntimeCrashError } from '../../server/runtime/runtime.ts';
 import { waitFor } from '../helpers/server.ts';
 
 // one fixture folder (generator 64 px refined x2 to 128, text and image encoders), loaded in this

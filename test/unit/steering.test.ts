@@ -8,7 +8,7 @@ import { DEFAULT_WORDS } from '../fixtures/onnx.ts';
 import { loadModel, type Model } from '../../server/model/load.ts';
 import { readManifest, manifestFiles } from '../../server/model/manifest.ts';
 import { DEFAULT_MODEL } from '../../server/server.ts';
-import { presetSchema } from '../../server/presets.ts';
+import { presetSchema } from '../../server/preset-schema.ts';
 
 const FADE = 2;
 const FPS = 30;
@@ -139,6 +139,25 @@ describe('prompts on the prior path (fixture model with a prior)', () => {
     assert.equal(state.prompt.text, '');
     const [cleared] = await d.run(1, { search: false });
     assert.ok(Number.isNaN(cleared!.info.similarity));
+    assert.equal(d.stage.state().similarity, null);
+    assert.match(await d.stage.metrics.registry.metrics(), /^latentstage_similarity NaN$/im);
+  });
+
+  test('the similarity gauge holds the last measured value across a frame asked before a prompt change', async () => {
+    const d = await drivenStage(fx.model);
+    await d.stage.dispatch({ type: 'prompt', text: 'sun' }, 'test');
+    const [measured] = await d.run(1, { search: false });
+    const held = measured!.info.similarity;
+    assert.ok(Number.isFinite(held));
+    // a frame in flight across the change: asked under 'sun', scored after 'fire' is active
+    const inFlight = d.steering.measure!();
+    await d.stage.dispatch({ type: 'prompt', text: 'fire' }, 'test');
+    assert.ok(Number.isNaN(inFlight.score(new Float32Array(fx.model.manifest.image!.dim).fill(0.1))), 'the frame itself is not measured');
+    assert.equal(d.stage.state().similarity, held);
+    const gauge = (await d.stage.metrics.registry.metrics()).match(/^latentstage_similarity (\S+)$/m)![1];
+    assert.equal(Number(gauge), held);
+    const [next] = await d.run(1, { search: false });
+    assert.equal(d.stage.state().similarity, next!.info.similarity, 'the next frame measures against the new prompt');
   });
 
   test('search refinement is a parameter (set {search: 1}) on models with a prior', async () => {

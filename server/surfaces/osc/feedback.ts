@@ -1,6 +1,6 @@
 // State feedback so controllers follow: subscribers get /ls/state/... values at most 10 times a
 // second, only those that changed since they last heard (a full dump when they subscribe).
-import type { PublicState } from '../../stage.ts';
+import type { PublicState } from '../../state.ts';
 import { numericParamNames, enumParams } from '../../params.ts';
 import type { TypedArg } from './wire.ts';
 

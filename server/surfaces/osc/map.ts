@@ -10,7 +10,7 @@ import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
 import { parseCommand } from '../../commands.ts';
 import { numericParams, numericParamNames, enumParams, type NumericParamName } from '../../params.ts';
-import type { PublicState } from '../../stage.ts';
+import type { PublicState } from '../../state.ts';
 import type { OscArg, TypedArg } from './wire.ts';
 import type { OscRoute } from './table.ts';
 import { toNumber, toChoice } from './args.ts';

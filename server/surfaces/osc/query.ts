@@ -13,8 +13,8 @@ import type { Duplex } from 'node:stream';
 import { WebSocketServer, WebSocket } from 'ws';
 import Bonjour from 'bonjour-service';
 import type { Logger } from 'pino';
-import type { Stage, PublicState } from '../../stage.ts';
-import type { Feature, FeatureState } from '../../feature.ts';
+import type { Feature, FeatureHost } from '../../feature.ts';
+import type { FeatureState, PublicState } from '../../state.ts';
 import { numericParams, enumParams, type NumericParamName } from '../../params.ts';
 import { bpm as bpmSchema } from '../../schema-atoms.ts';
 import { oscRoutes, type OscRoute } from './table.ts';
@@ -33,13 +33,6 @@ export interface OscQueryOptions {
   /** Service name (default "latentstage on HOSTNAME"). */
   name?: string;
   log: Logger;
-}
-
-export interface OscQueryStatus {
-  /** TCP port of the OSCQuery server. */
-  port: number;
-  /** Websocket clients LISTENing to values. */
-  listeners: number;
 }
 
 export interface OscQuery extends Feature {
@@ -168,7 +161,7 @@ function reachable(host: string): string {
   return '127.0.0.1';
 }
 
-export async function startOscQuery(stage: Stage, opts: OscQueryOptions): Promise<OscQuery> {
+export async function startOscQuery(stage: FeatureHost, opts: OscQueryOptions): Promise<OscQuery> {
   const methods = oscQueryMethods(opts.prefix);
   const byPath = new Map(methods.map((m) => [m.path, m]));
   const name = opts.name ?? `latentstage on ${os.hostname()}`;
