@@ -3,6 +3,7 @@
 import { connectStage } from '../lib/latentstage.js';
 import { attachMidi } from './midi.js';
 import { attachModulation } from './modulation.js';
+import { attachFaultBanner } from './faults.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -534,6 +535,7 @@ window.addEventListener('keydown', (ev) => {
 $('help-open').addEventListener('click', () => $('help-dialog').showModal());
 
 attachModulation({ stage, send, params: () => schema?.params });
+attachFaultBanner({ stage });
 attachMidi({
   stage,
   send,
