@@ -9,6 +9,8 @@ Sets
   captions     a seeded random subset of the caption labels (--n, 0 = all); target = the caption
   paraphrases  paraphrases.json: words never in the training texts, such words in filler phrases,
                and phrases of known words; target = the caption label written next to each
+  phrases      phrases.json (words v3, held out): compound names, descriptions, occasions, feelings,
+               group words; reported per class (dev-phrases: the tuning phrases)
 Metrics
   R-precision (AttnGAN style, as evaluate.py): every frame ranks its target label among 100 labels
   (itself + 99 random others) by evaluator cosine; % ranked first (chance 1%). Also split by kind,
@@ -16,6 +18,9 @@ Metrics
   FD (captions set): Frechet distance in the evaluator's image-embedding space between all real
   images and the live frames; real-vs-real with the same sample count as the noise floor. Also the
   evaluator's own R-precision on the real images (its ceiling: live frames are read against it).
+  hold (--hold): does the walk hold the object for the whole prompt? Each prompt dwells fade + 11 s;
+  one frame is taken 0.5 s after the fade and one 10 s later; the share of prompts whose later
+  frame the evaluator gives the same first choice (of all captions) as the early one.
   variety (--variety): how far the walk strays from the prompt's prior mean, as the evaluator sees
   it: mean 1 - cosine between each live frame and the frame of the same prompt at truncation 0
   (rendered by a second, short walk). 0 = always the same picture. For scale, the same distance
@@ -51,7 +56,8 @@ def normalise(text):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--set", choices=["captions", "paraphrases"], required=True)
+    ap.add_argument("--set", choices=["captions", "paraphrases", "phrases", "dev-phrases"], required=True)
+    ap.add_argument("--hold", action="store_true", help="frames 0.5 s and 10.5 s after the fade: does the walk hold the object")
     ap.add_argument("--n", type=int, default=500, help="captions set: how many captions (0 = all)")
     ap.add_argument("--search", type=int, default=0)
     ap.add_argument("--model", default=os.path.join(HERE, "..", "emoji-64"))
@@ -85,18 +91,25 @@ def main():
     if args.set == "captions":
         idx = np.arange(len(caps)) if args.n <= 0 else np.sort(rng.choice(len(caps), min(args.n, len(caps)), replace=False))
         items = [{"text": labels[i], "target": int(i), "kind": "caption", "group": "captions"} for i in idx]
-    else:
+    elif args.set == "paraphrases":
         doc = json.load(open(os.path.join(HERE, "paraphrases.json")))
         items = [{"text": p["text"], "target": by_label[p["label"]], "kind": p["kind"], "group": p["group"]} for p in doc["prompts"]]
+    else:
+        doc = json.load(open(os.path.join(HERE, f"{args.set}.json")))
+        items = [{"text": p["text"], "target": by_label[p["label"]], "kind": p["class"], "group": p["class"]} for p in doc["prompts"]]
+    fade = 1.5
+    hold_args = ["--dwell", str(fade + 11), "--at", f"{fade + 0.5},{fade + 10.5}"] if args.hold else []
+    if args.hold:
+        args.samples = 2
 
     out_dir = os.path.join(run_dir, "live")
     os.makedirs(out_dir, exist_ok=True)
-    name = f"live-{args.set}{'-search' if args.search else ''}{args.tag}"
+    name = f"live-{args.set}{'-search' if args.search else ''}{'-hold' if args.hold else ''}{args.tag}"
     prompts_file = os.path.join(out_dir, f"{name}.prompts.json")
     frames_file = os.path.join(out_dir, f"{name}.u8")
     json.dump([it["text"] for it in items], open(prompts_file, "w"))
     cmd = ["nice", "-n", "10", "node", "--import", "tsx", os.path.join(HERE, "live-frames.ts"), prompts_file, frames_file,
-           "--model", os.path.abspath(args.model), "--samples", str(args.samples), "--fps", str(args.fps), "--search", str(args.search)] + (["--truncation", args.truncation] if args.truncation else [])
+           "--model", os.path.abspath(args.model), "--samples", str(args.samples), "--fps", str(args.fps), "--search", str(args.search), "--fade", str(fade)] + (["--truncation", args.truncation] if args.truncation else []) + hold_args
     if not (args.reuse and os.path.exists(frames_file + ".json")):
         print(" ".join(cmd), file=sys.stderr)
         subprocess.run(cmd, cwd=ROOT, check=True)
@@ -137,6 +150,10 @@ def main():
             res[key][k] = {"n": int(m.sum() // args.samples), "r_precision": round(r_precision(emb[m], target[m], label_emb, np.random.default_rng(args.seed)), 2)}
     # top-1 among all captions (stricter): is the target the evaluator's first choice of 1,914?
     res["top1_of_all"] = round(100.0 * float(((emb @ label_emb.T).argmax(1) == target).mean()), 2)
+    if args.hold:
+        first = (emb @ label_emb.T).argmax(1).reshape(len(items), 2)
+        res["hold_top1_agreement"] = round(100.0 * float((first[:, 0] == first[:, 1]).mean()), 2)
+        res["hold_target_early_late"] = [round(100.0 * float((first[:, k] == target[::2]).mean()), 2) for k in (0, 1)]
     res["mean_similarity_main_clip"] = round(float(np.mean([m["similarity"] for m in info["meta"]])), 4)
     if args.set == "captions" or args.variety:
         with torch.no_grad():

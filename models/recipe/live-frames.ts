@@ -3,11 +3,12 @@
 // the frames for evaluate-live.py to judge.
 //
 //   node --import tsx models/recipe/live-frames.ts PROMPTS.json OUT.u8 [--model models/emoji-64]
-//     [--fade 1.5] [--dwell 3] [--fps 5] [--samples 2] [--search 0|1] [--seed 1] [--truncation t]
+//     [--fade 1.5] [--dwell 3] [--fps 5] [--samples 2] [--search 0|1] [--seed 1] [--truncation t] [--at s,s,...]
 //
 // PROMPTS.json: ["fire", "a roaring blaze", ...]. One stage walks through the prompts in order,
 // like a performer: each prompt fades in over --fade s, the walk goes on for --dwell s, and
-// --samples frames are taken evenly over the last half of the dwell. OUT.u8: N x samples x H x W x 3
+// --samples frames are taken evenly over the last half of the dwell (or, with --at, at those seconds
+// after the prompt was sent: --at 2,11.5 for whether the walk holds the object). OUT.u8: N x samples x H x W x 3
 // uint8 (RGB); OUT.u8.json: size, per-prompt understanding and warnings, mean similarity.
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -32,13 +33,17 @@ const samples = Number(flag('samples', '2'));
 const search = flag('search', '0') === '1';
 const seed = Number(flag('seed', '1'));
 const truncation = flag('truncation', '');
+const at = flag('at', '');
 
 const prompts = JSON.parse(readFileSync(promptsFile, 'utf8')) as string[];
 const model = await loadModel(modelDir);
 const d = await drivenStage(model, { seed });
 await d.stage.dispatch({ type: 'set', search: search ? 1 : 0, ...(truncation ? { truncation: Number(truncation) } : {}) }, 'eval');
 const frameCount = Math.round(dwell * fps);
-const takeAt = new Set(Array.from({ length: samples }, (_, i) => frameCount - 1 - Math.floor((i * frameCount) / (2 * samples))));
+const takeAt = at
+  ? new Set(at.split(',').map((t) => Math.min(frameCount - 1, Math.round(Number(t) * fps))))
+  : new Set(Array.from({ length: samples }, (_, i) => frameCount - 1 - Math.floor((i * frameCount) / (2 * samples))));
+if (at && takeAt.size !== samples) throw new Error(`--at gives ${takeAt.size} distinct frames; --samples must match`);
 const chunks: Buffer[] = [];
 const meta: { prompt: string; understood: unknown; warnings: unknown; similarity: number }[] = [];
 let size: [number, number] = [0, 0];

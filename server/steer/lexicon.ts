@@ -15,6 +15,13 @@ export interface LexiconSpec {
   prepositions: string[];
   /** word -> [kind, [concept index, strength], ...], strongest first. */
   words: Record<string, [WordKind, ...[number, number][]]>;
+  /**
+   * A word that names a group ("fruit", "big cat", "face") -> the concepts that are kinds of it,
+   * most typical first (strength 1 for the most typical). Optional (words v3).
+   */
+  members?: Record<string, [WordKind, ...[number, number][]]>;
+  /** A word -> the concepts whose definitions it describes ("stripes" -> tiger). Optional (words v3). */
+  gloss?: Record<string, [WordKind, ...[number, number][]]>;
 }
 
 export interface Sense {
@@ -126,10 +133,14 @@ export class Lexicon {
   readonly conceptWords: string[][];
   private readonly byLabel = new Map<string, number>();
   private readonly words: WordTable;
+  private readonly groups: WordTable | null;
+  private readonly definitions: WordTable | null;
 
   constructor(spec: LexiconSpec) {
     if (spec.format !== 'latentstage-lexicon/1') throw new Error(`lexicon: unknown format ${JSON.stringify(spec.format)}`);
     this.words = new WordTable(spec.words);
+    this.groups = spec.members ? new WordTable(spec.members) : null;
+    this.definitions = spec.gloss ? new WordTable(spec.gloss) : null;
     this.concepts = spec.concepts;
     this.stopwords = new Set(spec.stopwords);
     this.prepositions = new Set(spec.prepositions);
@@ -156,6 +167,25 @@ export class Lexicon {
       if (e) return { word: w, ...e };
     }
     return null;
+  }
+
+  /** The concepts that are kinds of a group word ("fruit"), most typical first; [] when it names no group. */
+  members(word: string): Sense[] {
+    return this.fromTable(this.groups, word);
+  }
+
+  /** The concepts whose definitions a word describes ("stripes" -> tiger); [] when none. */
+  gloss(word: string): Sense[] {
+    return this.fromTable(this.definitions, word);
+  }
+
+  private fromTable(table: WordTable | null, word: string): Sense[] {
+    if (!table) return [];
+    for (const w of [word, ...baseForms(word)]) {
+      const e = table.get(w);
+      if (e) return e.senses;
+    }
+    return [];
   }
 
   /**

@@ -122,7 +122,7 @@ test('a closed compound that is not listed reads as its two listed parts', () =>
 test('two words the lexicon lists together are read as one thing', () => {
   const r = u('a big red fire truck');
   assert.equal(r.as, 'fire engine');
-  assert.equal(r.note, 'a big red fire truck -> fire engine (fire truck)');
+  assert.equal(r.note, 'a big red fire truck -> fire engine (read as one thing: fire truck)');
   assert.equal(u('two fire trucks').as, 'fire engine', 'the pair may be inflected');
   assert.equal(u('a truck on fire').as, 'pickup truck', 'words apart are not a pair');
 });
@@ -157,4 +157,82 @@ test('the packed lexicon answers every listed word as the file lists it, and not
 
 test('a lexicon of another format is refused', () => {
   assert.throws(() => new Lexicon({ ...spec, format: 'other/2' }), /unknown format/);
+});
+
+// Words v3: group words choose among their members, definitions describe concepts
+const v3Concepts = ['tiger', 'lion', 'leopard', 'cat', 'red apple', 'pear', 'grinning face', 'pensive face', 'sleepy face', 'jack-o-lantern', 'root vegetable', 'ghost', 'deer', 'dog', 'fire engine', 'fire', 'banana', 'lemon', 'melon'];
+const v = (label: string) => v3Concepts.indexOf(label);
+const v3: LexiconSpec = {
+  format: 'latentstage-lexicon/1',
+  concepts: v3Concepts,
+  stopwords: ['a', 'an', 'the', 'of', 'with', 'that', 'some'],
+  prepositions: ['with'],
+  words: {
+    cat: ['n', [v('cat'), 1]],
+    'big cat': ['n', [v('lion'), 1.05], [v('tiger'), 1.04]],
+    stripes: ['n', [v('tiger'), 0.3]],
+    fruit: ['n', [v('pear'), 1.0]],
+    face: ['n', [v('grinning face'), 0.35]],
+    sad: ['m', [v('pensive face'), 0.6]],
+    happy: ['m', [v('grinning face'), 0.6]],
+    pumpkin: ['n', [v('root vegetable'), 0.79], [v('jack-o-lantern'), 0.7]],
+    halloween: ['n', [v('ghost'), 0.35]],
+    animal: ['n', [v('dog'), 0.86]],
+    antlers: ['n', [v('dog'), 0.1]],
+    red: ['m', [v('red apple'), 0.3]],
+    'red fire': ['n', [v('fire'), 0.8]],
+    'fire engine': ['n', [v('fire engine'), 1]],
+    fire: ['n', [v('fire'), 1]],
+    engine: ['n', [v('fire engine'), 0.7]],
+  },
+  members: {
+    'big cat': ['n', [v('lion'), 1], [v('tiger'), 0.9], [v('leopard'), 0.6]],
+    fruit: ['n', [v('red apple'), 1], [v('pear'), 0.6], [v('banana'), 0.5], [v('lemon'), 0.5], [v('melon'), 0.4]],
+    face: ['n', [v('grinning face'), 1], [v('pensive face'), 1], [v('sleepy face'), 1]],
+    animal: ['n', [v('dog'), 1], [v('cat'), 0.8], [v('lion'), 0.5], [v('tiger'), 0.5], [v('deer'), 0.3]],
+  },
+  gloss: {
+    stripes: ['n', [v('tiger'), 0.9]],
+    halloween: ['n', [v('jack-o-lantern'), 0.8], [v('ghost'), 0.6]],
+    antlers: ['n', [v('deer'), 0.85]],
+  },
+};
+const lex3 = new Lexicon(v3);
+const u3 = (text: string) => understand(lex3, text, 'toy');
+
+test('v3: the words of a description choose among the members of the group it names', () => {
+  const r = u3('a big cat with stripes');
+  assert.equal(r.as, 'tiger');
+  assert.equal(r.note, 'a big cat with stripes -> tiger (a big cat: stripes)');
+  assert.equal(u3('an animal with antlers').as, 'deer', "a definition's word reaches a member the group's own senses never name");
+  assert.equal(u3('an animal with antlers').note, 'an animal with antlers -> deer (an animal: antlers)');
+});
+
+test('v3: a group word alone draws a typical member; a word that is a label stays itself', () => {
+  const r = u3('a fruit');
+  assert.equal(r.as, 'red apple', 'the most typical member, not the strongest of the word\'s own senses (pear)');
+  assert.equal(r.note, 'a fruit -> red apple (typical of fruit)');
+  assert.equal(u3('a cat').as, 'cat');
+});
+
+test('v3: a feeling picks a face, with or without the word face', () => {
+  assert.equal(u3('a sad face').as, 'pensive face');
+  assert.equal(u3('a happy face').as, 'grinning face');
+  assert.equal(u3('sad').as, 'pensive face');
+});
+
+test('v3: an occasion agrees with one of the thing\'s senses and picks it', () => {
+  assert.equal(u3('pumpkin').as, 'root vegetable');
+  assert.equal(u3('a halloween pumpkin').as, 'jack-o-lantern', 'halloween describes the jack-o-lantern that pumpkin also names');
+});
+
+test('v3: of two overlapping pairs the later one is the thing, and the note says it was read as one', () => {
+  const r = u3('a red fire engine');
+  assert.equal(r.as, 'fire engine');
+  assert.match(r.note ?? '', /read as one thing: fire engine/);
+});
+
+test('v3: a lexicon without members or definitions reads as before', () => {
+  assert.deepEqual(lex.members('cat'), []);
+  assert.deepEqual(lex.gloss('stripes'), []);
 });
