@@ -155,17 +155,28 @@ export class Encoder {
     }
   }
 
-  /** Close stdin and wait for ffmpeg to finish the file. */
-  async end(timeoutMs = 15000): Promise<void> {
+  /**
+   * Close stdin and wait for ffmpeg to finish the file. It is killed only when it makes no progress
+   * (reads none of the frames still queued for it) for `stallMs`: a busy machine's ffmpeg that is
+   * behind gets the time to encode every frame, a hung one does not hold the caller.
+   */
+  async end(stallMs = 15000): Promise<void> {
     if (!this.ended) {
       this.ended = true;
       this.proc.stdin.end();
     }
-    const t = setTimeout(() => this.proc.kill('SIGKILL'), timeoutMs);
+    let queued = this.proc.stdin.writableLength;
+    let still = 0;
+    const t = setInterval(() => {
+      const now = this.proc.stdin.writableLength;
+      still = now < queued ? 0 : still + 250;
+      queued = now;
+      if (still >= stallMs) this.proc.kill('SIGKILL');
+    }, 250);
     try {
       await this.done;
     } finally {
-      clearTimeout(t);
+      clearInterval(t);
     }
   }
 

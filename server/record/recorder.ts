@@ -199,24 +199,25 @@ export class Recorder implements Feature {
     this.publish();
   }
 
-  async stop(): Promise<void> {
+  /** Finalise both files; `stallMs`: how long ffmpeg may make no progress before it is killed. */
+  async stop(stallMs?: number): Promise<void> {
     const s = this.session;
     if (!s) throw new CommandError('not recording', 409);
     this.session = null;
     this.stage.off('frame', s.onFrame);
     clearInterval(s.flushCheck);
     const wall = performance.now() - s.t0;
-    await Promise.all([s.video.stop(), s.writer.close(wall)]);
+    await Promise.all([s.video.stop(stallMs), s.writer.close(wall)]);
     if (s.writer.error) this.report('walk file write failed', s.writer.error);
     Object.assign(this.state, { active: false, frames: s.writer.frames, videoFrames: s.video.frames });
     if (s.degraded) this.stage.faults.clear('recording');
     this.opts.log.info({ frames: s.writer.frames, seconds: Math.round(wall) / 1000 }, `recording ${s.name} stopped`);
   }
 
-  /** Stop cleanly (finalize both files) if recording. */
+  /** Stop cleanly (finalize both files) if recording: at shutdown, ffmpeg may stall 3 s at most. */
   async close(): Promise<void> {
     if (this.session) {
-      await this.stop();
+      await this.stop(3000);
       this.publish();
     }
   }

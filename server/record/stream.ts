@@ -136,7 +136,7 @@ export class Streamer implements Feature {
     this.retry.unref();
   }
 
-  async stop(strict = false): Promise<void> {
+  async stop(strict = false, stallMs?: number): Promise<void> {
     if (!this.target) {
       if (strict) throw new CommandError('not streaming', 409);
       return;
@@ -147,7 +147,7 @@ export class Streamer implements Feature {
     const video = this.video;
     this.video = null;
     if (video) {
-      await video.stop();
+      await video.stop(stallMs);
       this.sentBefore += video.frames;
     }
     Object.assign(this.state, { active: false, status: 'stopped', frames: this.sentBefore });
@@ -155,6 +155,6 @@ export class Streamer implements Feature {
   }
 
   close(): Promise<void> {
-    return this.stop();
+    return this.stop(false, 3000);
   }
 }

@@ -1,4 +1,5 @@
-// Faults while recording, made for real: the disk fills up (a small tmpfs holds the recordings)
+// Faults while recording, made for real: the disk fills up (a small tmpfs holds the recordings,
+// filled to the last byte while recording)
 // and ffmpeg is killed mid-recording. The picture goes on, the state, the log, /health and OSC say
 // what happened, what was written plays, nothing restarts ffmpeg in a loop, and one record.start
 // starts recording again.
@@ -6,7 +7,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, readdirSync } from 'node:fs';
+import { mkdtempSync, rmSync, readdirSync, openSync, writeSync, closeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pino } from 'pino';
@@ -45,7 +46,7 @@ const ffmpegChildren = () => {
 
 test('the disk fills while recording: the recording stops cleanly and says so, what was written plays, the picture goes on', { skip: tmpfsSkip, timeout: 90_000 }, async () => {
   const rec = path.join(tmp, 'full');
-  const unmount = mountTmpfs(rec, '160k');
+  const unmount = mountTmpfs(rec, '4m');
   const { logger, lines } = capturedLogger();
   const s = await startTestServer({ fps: 30, recordings: rec, logger, osc: { port: 0 } });
   const osc = await rawClient(s.osc!.port);
@@ -53,6 +54,18 @@ test('the disk fills while recording: the recording stops cleanly and says so, w
     await osc.message('/ls/subscribe', { type: 'i', value: osc.port });
     const r = await s.command({ type: 'record.start', name: 'full' });
     assert.equal(r.status, 200, JSON.stringify(r.body));
+    // once the video has a few fragments on disk, fill the rest of the disk (another process
+    // could, or the recording itself: either way the next write fails)
+    let before = 0;
+    await waitFor(async () => (before = await decodeVideo(path.join(rec, 'full.mp4')).then((v) => v.frames, () => 0)) >= 60, 60_000, 'two seconds of video on disk');
+    const filler = openSync(path.join(rec, 'filler'), 'w');
+    try {
+      for (;;) writeSync(filler, Buffer.alloc(64 * 1024, 1));
+    } catch (err) {
+      assert.equal((err as NodeJS.ErrnoException).code, 'ENOSPC');
+    } finally {
+      closeSync(filler);
+    }
     await waitFor(() => !s.stage.state().recording!.active, 60_000, 'the recording to stop on a full disk');
     const state = s.stage.state();
     assert.match(state.recording!.error!, /No space left on device|ENOSPC/);
@@ -71,7 +84,7 @@ test('the disk fills while recording: the recording stops cleanly and says so, w
     assert.equal(ffmpegChildren(), 0, 'no ffmpeg runs after the recording stopped');
     // what was written plays and reads back
     const v = await decodeVideo(path.join(rec, 'full.mp4'));
-    assert.ok(v.frames > 10, `${v.frames} video frames decode`);
+    assert.ok(v.frames >= before, `${v.frames} video frames decode (${before} before the disk filled)`);
     const walk = await readWalk(path.join(rec, 'full.walk.jsonl'));
     assert.ok(walk.frames.length > 10, `${walk.frames.length} walk frames read back`);
     // still full: a new recording is refused with the reason, and the fault stays
