@@ -1,10 +1,12 @@
 // The latentstage command line: `latentstage serve [--model DIR] [--host] [--port] [--fps]
-// [--device cpu|cuda|tensorrt|coreml|dml] [--seed]`.
+// [--device cpu|cuda|mps|tensorrt|coreml|dml] [--runtime onnx|tfjs|torch] [--seed]`, `latentstage render ...`,
+// `latentstage import stylegan|biggan|clip SRC -o OUT`, `latentstage index MODEL_FOLDER` (the latent bank).
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { devices } from './runtime/runtime.ts';
+import { runtimeKinds } from './model/manifest.ts';
 import { startServer, DEFAULT_MODEL } from './server.ts';
 import { MANIFEST } from './model/manifest.ts';
 import { oscFromFlags } from './surfaces/osc.ts';
@@ -12,6 +14,9 @@ import { ROOT } from './server.ts';
 import { normalizeHost, normalizeOrigin } from './surfaces/access.ts';
 import { renderCli, RenderUsageError, RENDER_USAGE } from './record/render-cli.ts';
 import { streamUrl, oscPrefix, parseHostPort, SEED_MAX } from './schema-atoms.ts';
+import { indexCli, IndexUsageError, INDEX_USAGE } from './steer/index-cli.ts';
+import { steerChoices } from './steer/steering.ts';
+import { importCli, ImportUsageError, IMPORT_USAGE } from './model/import-cli.ts';
 
 const USAGE = `usage: latentstage serve [options]
 
@@ -20,11 +25,19 @@ const USAGE = `usage: latentstage serve [options]
   --port N          HTTP/WebSocket port (default 8080, 0 = any free port)
   --fps N           target frames per second (default 60, 0 = uncapped)
   --device D        ${devices.join('|')} (default cpu; falls back to cpu if unavailable)
+  --runtime R       ${runtimeKinds.join('|')}: run the model on this runtime instead of its manifest's
+                    (torch: the folder's PyTorch weights in a python3 child, the GPU path)
+  --fp16            torch runtime: half precision (cuda/mps)
+  --compile         torch runtime: torch.compile the generator (PyTorch 2)
+  --cuda-graphs     torch runtime: replay live frames from captured CUDA graphs (cuda)
   --threads N       inference threads per network (default: ONNX Runtime's, one per core;
                     with 2+ workers, the cores split between them)
   --workers N       runtime workers making frames side by side (default: 2 when uncapped
                     on a CPU with 2+ cores, else 1)
   --seed N          walk seed (default 1)
+  --steer PATH      how prompts steer: ${steerChoices.join('|')} (default auto: the prior, a
+                    text-conditioned generator, the latent bank, else the search; bank switches
+                    a prior off and steers through the bank of latentstage index)
   --presets DIR     preset folder (default presets/)
   --quality N       JPEG quality 1-100 (default 80)
   --token T         control token, 8+ characters (default: $LATENTSTAGE_TOKEN, or random when not on loopback)
@@ -60,7 +73,12 @@ const serveSchema = z.object({
   device: z.enum(devices, { error: `--device must be one of ${devices.join(', ')}` }).optional(),
   threads: int('threads', 1, 64).optional(),
   workers: int('workers', 1, 16).optional(),
+  runtime: z.enum(runtimeKinds, { error: `--runtime must be one of ${runtimeKinds.join(', ')}` }).optional(),
+  fp16: z.boolean().optional(),
+  compile: z.boolean().optional(),
+  'cuda-graphs': z.boolean().optional(),
   seed: int('seed', 0, SEED_MAX).optional(),
+  steer: z.enum(steerChoices, { error: `--steer must be one of ${steerChoices.join(', ')}` }).optional(),
   presets: z.string().optional(),
   quality: int('quality', 1, 100).optional(),
   token: z.string().refine((t) => t.trim().length >= 8, '--token must be at least 8 characters').optional(),
@@ -92,7 +110,12 @@ export function parseServeArgs(args: string[]) {
         device: { type: 'string' },
         threads: { type: 'string' },
         workers: { type: 'string' },
+        runtime: { type: 'string' },
+        fp16: { type: 'boolean' },
+        compile: { type: 'boolean' },
+        'cuda-graphs': { type: 'boolean' },
         seed: { type: 'string' },
+        steer: { type: 'string' },
         presets: { type: 'string' },
         quality: { type: 'string' },
         token: { type: 'string' },
@@ -132,7 +155,7 @@ async function serve(args: string[]): Promise<void> {
   const model = o.model ?? DEFAULT_MODEL;
   if (!existsSync(path.join(model, MANIFEST))) {
     const which = o.model ? `no model at ${model} (${MANIFEST} missing)` : `no model is installed at ${model}`;
-    throw new UsageError(`${which}. Pass --model DIR with a model folder (see README: Models).`);
+    throw new UsageError(`${which}. Pass --model DIR with a model folder (see models/README.md).`);
   }
   const server = await startServer({
     model,
@@ -142,7 +165,10 @@ async function serve(args: string[]): Promise<void> {
     device: o.device,
     threads: o.threads,
     workers: o.workers,
+    runtime: o.runtime,
+    torch: o.fp16 || o.compile || o['cuda-graphs'] ? { fp16: o.fp16, compile: o.compile, cudaGraphs: o['cuda-graphs'] } : undefined,
     seed: o.seed,
+    steer: o.steer,
     presets: o.presets,
     jpegQuality: o.quality,
     token: o.token,
@@ -165,7 +191,7 @@ async function serve(args: string[]): Promise<void> {
     `  metrics        ${url}/metrics`,
   ];
   const osc = stage.state().osc;
-  if (osc) lines.push(`  OSC (udp)      ${osc.host}:${osc.port} ${osc.prefix}/... (README: OSC)`);
+  if (osc) lines.push(`  OSC (udp)      ${osc.host}:${osc.port} ${osc.prefix}/... (server/surfaces/osc/README.md)`);
   if (server.oscQuery) lines.push(`  OSCQuery       http://${osc?.host ?? o.host ?? '127.0.0.1'}:${server.oscQuery.port}/`);
   if (token) lines.push(`  control token  ${token}  (open ${url}/?token=${token} once; the page remembers it)`);
   console.log(lines.join('\n'));
@@ -204,7 +230,25 @@ async function render(args: string[]): Promise<void> {
   }
 }
 
-export const commands: Record<string, (args: string[]) => Promise<void>> = { serve, render };
+async function index(args: string[]): Promise<void> {
+  try {
+    await indexCli(args);
+  } catch (err) {
+    if (err instanceof IndexUsageError) throw new UsageError(err.message && `index: ${err.message}`, INDEX_USAGE);
+    throw err;
+  }
+}
+
+async function importModel(args: string[]): Promise<void> {
+  try {
+    await importCli(args);
+  } catch (err) {
+    if (err instanceof ImportUsageError) throw new UsageError(err.message && `import: ${err.message}`, IMPORT_USAGE);
+    throw err;
+  }
+}
+
+export const commands: Record<string, (args: string[]) => Promise<void>> = { serve, render, import: importModel, index };
 
 export async function main(argv: string[]): Promise<number> {
   const [cmd = 'serve', ...rest] = argv;

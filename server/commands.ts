@@ -6,7 +6,7 @@ import { scheduleSchema } from './steer/schedule-schema.ts';
 import { describeIssues } from './zod-issues.ts';
 import * as atoms from './schema-atoms.ts';
 import { seed, fade, videoSize } from './schema-atoms.ts';
-import { routeFields, checkRouteRange, inputValuesSchema } from './mod/schema.ts';
+import { routeFields, checkRouteRange, inputValuesSchema, inputHoldSchema } from './mod/schema.ts';
 import { midiMappingsSchema } from './mod/midi-schema.ts';
 import type { EngineCommand, EngineCommandType } from './engine/engine.ts';
 
@@ -49,7 +49,7 @@ export const commandSchemas = {
   'stream.stop': z.strictObject({ type: z.literal('stream.stop') }),
   'mod.set': z.strictObject({ type: z.literal('mod.set'), ...routeFields }).superRefine(checkRouteRange),
   'mod.clear': z.strictObject({ type: z.literal('mod.clear'), id: routeFields.id }),
-  'mod.input': z.strictObject({ type: z.literal('mod.input'), values: inputValuesSchema }),
+  'mod.input': z.strictObject({ type: z.literal('mod.input'), values: inputValuesSchema, hold: inputHoldSchema.optional() }),
   'midi.map': z.strictObject({ type: z.literal('midi.map'), mappings: midiMappingsSchema }),
 } as const;
 

@@ -53,7 +53,7 @@ export function createMetrics() {
     viewerDropped: new Counter({ name: 'latentstage_viewer_frames_dropped_total', help: 'Frames a slow viewer never got because a newer one replaced it', registers: [registry] }),
     sent: new Counter({ name: 'latentstage_viewer_frames_sent_total', help: 'Frames sent to viewers', registers: [registry] }),
     encodes: new Counter({ name: 'latentstage_encodes_total', help: 'Frame encodes (one per frame and requested format/size)', registers: [registry] }),
-    runtimeCrashes: new Counter({ name: 'latentstage_runtime_worker_crashes_total', help: 'Crashes of the runtime worker thread (each one is restarted)', registers: [registry] }),
+    runtimeCrashes: new Counter({ name: 'latentstage_runtime_worker_crashes_total', help: 'Crashes of the runtime worker thread or the torch runtime child process (each one is restarted)', registers: [registry] }),
     staleEncodes: new Counter({ name: 'latentstage_encodes_stale_total', help: 'Encodes dropped or never started because a newer frame of the same size existed', registers: [registry] }),
     commands: new Counter({ name: 'latentstage_commands_total', help: 'Commands applied', labelNames: ['surface', 'type'], registers: [registry] }),
     errors: new Counter({ name: 'latentstage_errors_total', help: 'Rejected inputs and failures', labelNames: ['surface'], registers: [registry] }),

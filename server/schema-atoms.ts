@@ -30,14 +30,29 @@ export const strength = z.number({ error: 'strength must be a number' }).min(0, 
 /** Tempo for schedules in beats. */
 export const bpm = z.number({ error: 'bpm must be a number' }).min(20, 'bpm must be >= 20').max(400, 'bpm must be <= 400');
 
-/** Where live video may be streamed (rtmp(s) as FLV, the rest as MPEG-TS). */
-export const STREAM_URL = /^(rtmps?|srt|udp|tcp):\/\/\S+$/;
+/**
+ * Where live video may be streamed: rtmp(s) as FLV; srt, udp, tcp as MPEG-TS; webrtc://host:port as
+ * RTP/H.264 to a WebRTC media server's RTP input (a Janus Streaming mountpoint's port).
+ */
+export const STREAM_URL = /^(rtmps?|srt|udp|tcp|webrtc):\/\/\S+$/;
 export const streamUrl = (label = 'url') =>
   z
     .string({ error: `${label} must be a string` })
     .max(2000, `${label} must be at most 2000 characters`)
-    .regex(STREAM_URL, `${label} must be rtmp://, rtmps://, srt://, udp:// or tcp://`)
+    .regex(STREAM_URL, `${label} must be rtmp://, rtmps://, srt://, udp://, tcp:// or webrtc://`)
+    .refine(webrtcTarget, `${label}: webrtc:// takes a host and the mountpoint's RTP port only (webrtc://127.0.0.1:5004)`)
     .refine(sendsOnly, `${label} must name a host to send to (no listen or listener mode: the server never opens a port for a stream)`);
+
+/** webrtc://host:port, nothing more: the RTP input of a WebRTC media server. */
+function webrtcTarget(url: string): boolean {
+  if (!url.startsWith('webrtc:')) return true;
+  try {
+    const u = new URL(url);
+    return !!u.hostname && !!u.port && (u.pathname === '' || u.pathname === '/') && !u.search && !u.username && !u.password;
+  } catch {
+    return false;
+  }
+}
 
 /** A stream URL sends to a named host; options that would make ffmpeg listen on a port are refused. */
 function sendsOnly(url: string): boolean {

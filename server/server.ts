@@ -9,13 +9,14 @@ import { pino, type Logger } from 'pino';
 import { loadModel } from './model/load.ts';
 import { Stage } from './stage.ts';
 import type { Feature } from './feature.ts';
-import { PresetStore, Presets } from './presets.ts';
+import { PresetStore } from './presets.ts';
+import { attachPerformance } from './performance.ts';
 import { Recorder } from './record/recorder.ts';
 import { Streamer } from './record/stream.ts';
-import { Steering } from './steer/steering.ts';
-import { Scheduler } from './steer/schedule.ts';
-import { Modulation } from './mod/feature.ts';
+import type { Steering, SteerChoice } from './steer/steering.ts';
+import type { Scheduler } from './steer/schedule.ts';
 import { MidiMap } from './mod/midi-map.ts';
+import type { Model } from './model/load.ts';
 import { createHttpApp } from './surfaces/http.ts';
 import { createFramesSurface } from './surfaces/frames-ws.ts';
 import { createControlSurface } from './surfaces/control-ws.ts';
@@ -27,7 +28,9 @@ import { Access, HOST_REFUSED } from './surfaces/access.ts';
 import { frontDoor } from './surfaces/front-door.ts';
 import { guardProcess } from './guard.ts';
 import { WorkerRuntime } from './runtime/worker.ts';
-import { RuntimeCrashError, type Device } from './runtime/runtime.ts';
+import { TorchRuntime } from './runtime/torch.ts';
+import { RuntimeCrashError, type Device, type TorchOptions } from './runtime/runtime.ts';
+import type { RuntimeKind } from './model/manifest.ts';
 import { RuntimePool, planWorkers } from './runtime/pool.ts';
 import type { Params } from './params.ts';
 
@@ -43,6 +46,8 @@ export interface ServerOptions {
   /** Inference threads per network (ONNX Runtime intra-op; default one per core). */
   threads?: number;
   seed?: number;
+  /** How prompts steer (steering.ts SteerChoice; default auto). */
+  steer?: SteerChoice;
   presets?: string;
   jpegQuality?: number;
   /** Control token (8+ characters); defaults to LATENTSTAGE_TOKEN, or a random one when bound beyond loopback. */
@@ -61,6 +66,10 @@ export interface ServerOptions {
   worker?: boolean;
   /** Runtime workers side by side (default: 2 when uncapped on a multi-core CPU, else 1; see planWorkers). */
   workers?: number;
+  /** Run the model on this runtime instead of its manifest's (torch: PyTorch in a child process). */
+  runtime?: RuntimeKind;
+  /** The torch runtime's fp16 / torch.compile / CUDA graphs. */
+  torch?: TorchOptions;
   /** OSC over UDP (off when absent); see server/surfaces/osc.ts. */
   osc?: OscOptions | null;
 }
@@ -92,8 +101,43 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
   const jpegQuality = opts.jpegQuality ?? 80;
   const startOsc = opts.osc ? await prepareOsc(opts.osc, opts.presets ?? path.join(ROOT, 'presets')) : null;
   const worker = opts.worker ?? true;
-  const plan = worker ? planWorkers({ fps: opts.fps ?? 60, device: opts.device, workers: opts.workers, threads: opts.threads, cores: availableParallelism() }) : { workers: 1, threads: opts.threads };
-  const model = await loadModel(opts.model ?? DEFAULT_MODEL, { device: opts.device, ...plan, warn: (m) => log.warn(m), info: (m) => log.info(m), worker });
+  const plan = worker && opts.runtime !== 'torch' ? planWorkers({ fps: opts.fps ?? 60, device: opts.device, workers: opts.workers, threads: opts.threads, cores: availableParallelism() }) : { workers: 1, threads: opts.threads };
+  const model = await loadModel(opts.model ?? DEFAULT_MODEL, { device: opts.device, ...plan, runtime: opts.runtime, torch: opts.torch, warn: (m) => log.warn(m), info: (m) => log.info(m), worker });
+  // What startup has opened so far, closed in reverse order when a later step fails (the port is
+  // taken, OSCQuery is refused, a feature fails to load): the runtime and its worker threads, the
+  // features (the OSC socket, OSCQuery's server), the surfaces. Nothing is left running.
+  const opened: Opened[] = [{ name: 'runtime', close: () => model.runtime.close() }];
+  try {
+    return await assemble(opts, { log, host, token, access, jpegQuality, startOsc, model }, opened);
+  } catch (err) {
+    for (const o of opened.reverse()) {
+      try {
+        await o.close();
+      } catch (closeErr) {
+        log.error({ err: closeErr }, `closing ${o.name} after a failed start failed`);
+      }
+    }
+    throw err;
+  }
+}
+
+interface Opened {
+  name: string;
+  close(): unknown;
+}
+
+interface Assembly {
+  log: Logger;
+  host: string;
+  token: string | null;
+  access: Access;
+  jpegQuality: number;
+  startOsc: Awaited<ReturnType<typeof prepareOsc>> | null;
+  model: Model;
+}
+
+/** Everything after the model: the stage, its features, the surfaces, the port; what it opens goes on `opened`. */
+async function assemble(opts: ServerOptions, { log, host, token, access, jpegQuality, startOsc, model }: Assembly, opened: Opened[]): Promise<RunningServer> {
   const stage = new Stage({
     model,
     fps: opts.fps,
@@ -101,16 +145,15 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
     presets: new PresetStore(opts.presets ?? path.join(ROOT, 'presets')),
     params: opts.params,
   });
+  opened.push({ name: 'features', close: () => stage.closeFeatures((name, err) => log.error({ err }, `closing ${name} failed`)) });
   stage.on('failure', (err) => {
     if (!(err instanceof RuntimeCrashError)) log.error({ err }, 'frame generation failed');
   });
-  if (model.runtime instanceof WorkerRuntime || model.runtime instanceof RuntimePool) stage.use(watchWorker(stage, model.runtime, log));
-  // The features, composed (see feature.ts); they close in reverse order.
-  const steering = stage.use(await Steering.attach(stage, { log: { warn: (m) => log.warn(m), error: (m) => log.error(m) } }));
-  const scheduler = stage.use(new Scheduler(stage, log));
-  stage.use(new Modulation(stage));
+  if (model.runtime instanceof WorkerRuntime || model.runtime instanceof RuntimePool || model.runtime instanceof TorchRuntime) stage.use(watchWorker(stage, model.runtime, log));
+  // The features that decide how a walk plays (performance.ts), then the live-only ones; they
+  // close in reverse order.
+  const { steering, scheduler } = await attachPerformance(stage, { log: { warn: (m) => log.warn(m), error: (m) => log.error(m) }, steering: { steer: opts.steer } });
   stage.use(await MidiMap.open(stage.presets.dir, log));
-  stage.use(new Presets(stage.presets, stage));
   const recorder = stage.use(new Recorder(stage, { dir: opts.recordings ?? path.join(ROOT, 'recordings'), log }));
   const streamer = stage.use(new Streamer(stage, log));
 
@@ -118,6 +161,14 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
   const app = createHttpApp(stage, { access, jpegQuality, closing: closing.signal, root: ROOT });
   const frames = createFramesSurface(stage, { jpegQuality });
   const control = createControlSurface(stage);
+  opened.push({
+    name: 'surfaces',
+    close: () => {
+      closing.abort();
+      frames.close();
+      control.close();
+    },
+  });
   const refused = () => stage.metrics.errors.inc({ surface: 'http' });
   const http: Server = createServer(frontDoor(access, refused, app));
   const reject = (socket: Duplex, status: string, text: string) => {
@@ -149,12 +200,9 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
   if (osc && q) {
     const oscHost = opts.osc?.host ?? host;
     try {
-      oscQuery = await startOscQuery(stage, { port: q.port, host: oscHost, oscHost, oscPort: osc.port, prefix: opts.osc?.prefix ?? DEFAULT_PREFIX, advertise: q.advertise, log });
+      oscQuery = await startOscQuery(stage, { port: q.port, host: oscHost, oscHost, oscPort: osc.port, prefix: opts.osc?.prefix ?? DEFAULT_PREFIX, advertise: q.advertise, map: osc.map, log });
     } catch (err) {
-      if (!q.optional || (err as NodeJS.ErrnoException).code !== 'EADDRINUSE') {
-        await stage.closeFeatures();
-        throw err;
-      }
+      if (!q.optional || (err as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw err;
       log.warn(`OSCQuery port ${q.port} is in use: OSCQuery is off (choose another with --oscquery-port N)`);
     }
   }
@@ -201,7 +249,8 @@ const RUNTIME_STABLE_MS = 10_000;
  * Report runtime worker crashes (log, /metrics, state.runtime, the `runtime` fault) while it
  * restarts or holds; the stage retries by itself. A feature with a status and a timer.
  */
-function watchWorker(stage: Stage, runtime: WorkerRuntime | RuntimePool, log: Logger): Feature {
+function watchWorker(stage: Stage, runtime: WorkerRuntime | RuntimePool | TorchRuntime, log: Logger): Feature {
+  const what = runtime instanceof TorchRuntime ? 'torch runtime child process' : 'runtime worker';
   let stable: NodeJS.Timeout | null = null;
   const unstable = () => {
     if (stable) clearTimeout(stable);
@@ -210,18 +259,18 @@ function watchWorker(stage: Stage, runtime: WorkerRuntime | RuntimePool, log: Lo
   runtime.on('crash', (err) => {
     unstable();
     stage.metrics.runtimeCrashes.inc();
-    log.error({ err }, 'runtime worker crashed; restarting it');
-    stage.faults.raise('runtime', `the runtime worker crashed (${err.message}); restarting it, the last frame stays up meanwhile`);
+    log.error({ err }, `${what} crashed; restarting it`);
+    stage.faults.raise('runtime', `the ${what} crashed (${err.message}); restarting it, the last frame stays up meanwhile`);
     stage.publish();
   });
-  runtime.on('held', (err, ms) => {
+  if (!(runtime instanceof TorchRuntime)) runtime.on('held', (err: Error, ms: number) => {
     unstable();
     const why = `the runtime worker keeps crashing (last: ${err.message}): holding the last frame, next try in ${Math.round(ms / 1000)} s`;
     log.error({ err }, why);
     stage.faults.raise('runtime', why, 0);
   });
   runtime.on('restart', () => {
-    log.info('runtime worker restarted');
+    log.info(`${what} restarted`);
     unstable();
     stable = setTimeout(() => {
       stable = null;
@@ -231,8 +280,8 @@ function watchWorker(stage: Stage, runtime: WorkerRuntime | RuntimePool, log: Lo
     stage.publish();
   });
   runtime.on('restartFailed', (err) => {
-    log.error({ err }, 'runtime worker could not restart; trying again');
-    stage.faults.raise('runtime', `the runtime worker cannot restart (${err.message}); trying again with backoff`);
+    log.error({ err }, `${what} could not restart; trying again`);
+    stage.faults.raise('runtime', `the ${what} cannot restart (${err.message}); trying again with backoff`);
   });
   return { name: 'runtime', status: () => ({ runtime: { worker: runtime.state, crashes: runtime.crashes } }), close: unstable };
 }

@@ -6,13 +6,16 @@ import type { KeySummary } from './key-summary.ts';
 import type { Schedule } from './steer/schedule-schema.ts';
 import type { ModRoute } from './mod/schema.ts';
 import type { MidiMapping } from './mod/midi-schema.ts';
+import type { BankReading } from './steer/bank.ts';
 
-export type SteeringPath = 'prior' | 'condition' | 'search' | 'none';
+export type SteeringPath = 'prior' | 'condition' | 'bank' | 'search' | 'none';
 
 export interface SteeringStatus {
   path: SteeringPath;
   /** The CLIP-guided search's progress while it runs. */
   search: { generation: number; evaluated: number; best: number | null } | null;
+  /** On the bank path: the bank latents (and classes) the active prompt was read as. */
+  reading: BankReading | null;
 }
 
 export interface TempoStatus {
@@ -78,8 +81,10 @@ export interface ModulationStatus {
   routes: ModRoute[];
   /** Each modulated parameter as the walk uses it now (set value + modulation, in range). */
   live: Partial<Record<NumericParamName, number>>;
-  /** The last value of every input that arrived (audio:low, cc:74, osc:fader3 ...). */
+  /** Every input that arrived (audio:low, cc:74, osc:fader3 ...) as the routes use it now: its last value, or fading to 0 once stale. */
   inputs: Record<string, number>;
+  /** Inputs whose source has gone quiet past its hold (audio 1 s, cc and osc 3 s): released to rest. */
+  stale: string[];
 }
 
 export interface MidiMapStatus {
@@ -109,7 +114,7 @@ export interface FeatureState {
   modulation: ModulationStatus;
   /** The shared MIDI mapping (presets/midi-map.json) that every control page uses. */
   midi: MidiMapStatus;
-  /** The runtime worker (when inference runs in one) and how often it crashed. */
+  /** The runtime worker or torch runtime child process (when inference runs in one) and how often it crashed. */
   runtime: { worker: WorkerState; crashes: number };
 }
 

@@ -29,7 +29,9 @@ Metrics
 Usage (from models/recipe, after train.py / train.py --evaluator-only):
   /usr/bin/python3 evaluate-live.py --set paraphrases [--search 1] [--run main] [--model ../emoji-64]
   /usr/bin/python3 evaluate-live.py --set captions --n 500
-Writes runs/NAME/live-SET[-search].json.
+  /usr/bin/python3 evaluate-live.py --set captions --n 200 --steer bank --model DIR   # DIR indexed by latentstage index
+  --frames-only renders without an evaluator; a later run with --reuse judges the same frames.
+Writes runs/NAME/live-SET[-search][-STEER][TAG].json.
 """
 import argparse
 import json
@@ -71,6 +73,9 @@ def main():
     ap.add_argument("--truncation", default="", help="walk truncation (default: the server's)")
     ap.add_argument("--variety", action="store_true", help="also render each prompt at truncation 0 and report how far the walk strays from it")
     ap.add_argument("--reuse", action="store_true", help="judge frames already rendered for the same set/tag again (e.g. with a newer evaluator)")
+    ap.add_argument("--steer", default="auto", choices=["auto", "prior", "bank", "search"],
+                    help="steering path, as serve --steer (bank: the model's latent bank with its prior switched off; search: the CMA-ES search alone, with --search 1)")
+    ap.add_argument("--frames-only", action="store_true", help="only render the live frames (no evaluator needed); judge them later with --reuse")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     t0 = time.time()
@@ -81,11 +86,12 @@ def main():
     labels = [c["label"] for c in caps]
     by_label = {l: i for i, l in enumerate(labels)}
     etok = Tokenizer(vocab_from([t for c in caps for t in c["texts"]]))
-    evck = torch.load(os.path.join(run_dir, "evaluator.pt"))
-    assert evck["words"] == etok.words
-    ev = CLIP(etok.size, etok.ngram_offset)
-    ev.load_state_dict(evck["model"])
-    ev.eval()
+    if not args.frames_only:
+        evck = torch.load(os.path.join(run_dir, "evaluator.pt"))
+        assert evck["words"] == etok.words
+        ev = CLIP(etok.size, etok.ngram_offset)
+        ev.load_state_dict(evck["model"])
+        ev.eval()
     rng = np.random.default_rng(args.seed)
 
     if args.set == "captions":
@@ -104,15 +110,17 @@ def main():
 
     out_dir = os.path.join(run_dir, "live")
     os.makedirs(out_dir, exist_ok=True)
-    name = f"live-{args.set}{'-search' if args.search else ''}{'-hold' if args.hold else ''}{args.tag}"
+    name = f"live-{args.set}{'-search' if args.search else ''}{'-hold' if args.hold else ''}{'' if args.steer == 'auto' else '-' + args.steer}{args.tag}"
     prompts_file = os.path.join(out_dir, f"{name}.prompts.json")
     frames_file = os.path.join(out_dir, f"{name}.u8")
     json.dump([it["text"] for it in items], open(prompts_file, "w"))
     cmd = ["nice", "-n", "10", "node", "--import", "tsx", os.path.join(HERE, "live-frames.ts"), prompts_file, frames_file,
-           "--model", os.path.abspath(args.model), "--samples", str(args.samples), "--fps", str(args.fps), "--search", str(args.search), "--fade", str(fade)] + (["--truncation", args.truncation] if args.truncation else []) + hold_args
+           "--model", os.path.abspath(args.model), "--samples", str(args.samples), "--fps", str(args.fps), "--search", str(args.search), "--fade", str(fade)] + (["--truncation", args.truncation] if args.truncation else []) + hold_args + ["--steer", args.steer]
     if not (args.reuse and os.path.exists(frames_file + ".json")):
         print(" ".join(cmd), file=sys.stderr)
         subprocess.run(cmd, cwd=ROOT, check=True)
+    if args.frames_only:
+        return
 
     def embed_frames(path, n):
         info = json.load(open(path + ".json"))
@@ -140,7 +148,7 @@ def main():
 
     readings = np.repeat(np.array([reading(i) for i in range(len(items))]), args.samples)
 
-    res = {"set": args.set, "search": bool(args.search), "prompts": len(items), "frames": int(emb.shape[0]),
+    res = {"set": args.set, "search": bool(args.search), "steer": info.get("steer", "prior"), "prompts": len(items), "frames": int(emb.shape[0]),
            "walk": {k: info.get(k) for k in ("fade", "dwell", "fps", "samples", "seed", "truncation")}}
     res["r_precision"] = round(r_precision(emb, target, label_emb, np.random.default_rng(args.seed)), 2)
     for key, arr in (("by_kind", kinds), ("by_group", groups), ("by_reading", readings)):

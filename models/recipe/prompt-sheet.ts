@@ -5,7 +5,7 @@
 // Usage (repository root): node --import tsx models/recipe/prompt-sheet.ts [--model DIR] [--out FILE]
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import sharp from 'sharp';
+import sharp, { type OverlayOptions } from 'sharp';
 import { loadModel, type Model } from '../../server/model/load.ts';
 import { createTokenizer } from '../../server/model/tokenizer.ts';
 import { DEFAULT_MODEL } from '../../server/server.ts';
@@ -42,7 +42,7 @@ const z = await means(refined);
 const n = PROMPTS.length;
 const big = await refined.runtime.generate(z, n);
 const low = await plain.runtime.generate(z, n);
-const tiles: sharp.OverlayOptions[] = [];
+const tiles: OverlayOptions[] = [];
 for (let i = 0; i < n; i++) {
   const up = await sharp(toRgb(low, i, small), { raw: { width: small, height: small, channels: 3 } }).resize(size, size, { kernel: 'lanczos3' }).png().toBuffer();
   const ref = await sharp(toRgb(big, i, size), { raw: { width: size, height: size, channels: 3 } }).png().toBuffer();

@@ -314,6 +314,8 @@ def write_manifest(out, file, scale=4):
     base = m["resolution"]["width"] // (m["refiner"]["scale"] if "refiner" in m else 1)
     m["resolution"] = {"width": base * scale, "height": base * scale}
     m["refiner"] = {"file": file, "input": "image", "output": "refined", "scale": scale}
+    if m.get("browser", {}).get("render") and file not in m["browser"]["files"]:
+        m["browser"]["files"].append(file)  # browsers drawing from latents run the refiner too
     with open(p + ".tmp", "w") as f:
         json.dump(m, f, indent=2)
         f.write("\n")

@@ -591,6 +591,8 @@ def write_manifest(out):
         m.pop("refiner", None)
     if os.path.exists(os.path.join(out, "lexicon.json")):  # written by build-lexicon.py
         m["text"]["lexicon"] = "lexicon.json"
+    # small enough for browsers to draw from latents: the generator, and the refiner when kept
+    m["browser"] = {"render": True, "files": [m["generator"]["file"]] + ([m["refiner"]["file"]] if "refiner" in m else [])}
     with open(os.path.join(out, "latentstage.json"), "w") as f:
         json.dump(m, f, indent=2)
         f.write("\n")

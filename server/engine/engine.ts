@@ -80,7 +80,7 @@ export type EngineCommand =
   | { type: 'beat' }
   | ({ type: 'mod.set' } & RouteInput)
   | { type: 'mod.clear'; id?: string }
-  | { type: 'mod.input'; values: Record<string, number> };
+  | { type: 'mod.input'; values: Record<string, number>; hold?: number };
 export type EngineCommandType = EngineCommand['type'];
 
 /** Every type in the union, once (the Record's type makes the list exactly the union's). */
@@ -246,7 +246,7 @@ export function applyCommand(s: EngineState, cmd: EngineCommand): EngineState {
       if (cmd.id !== undefined && !s.mod.routes.some((r) => r.id === cmd.id)) throw new RangeError(`no modulation route "${cmd.id}"`);
       return { ...s, mod: clearRoutes(s.mod, cmd.id) };
     case 'mod.input':
-      return { ...s, mod: setInputs(s.mod, cmd.values) };
+      return { ...s, mod: setInputs(s.mod, cmd.values, s.time, cmd.hold) };
     default: {
       const unknown: never = cmd;
       throw new RangeError(`the engine does not apply ${(unknown as { type: string }).type} commands`);

@@ -6,28 +6,34 @@
 //   8      8     engine time in seconds (float64)
 //   16     2     width (uint16)
 //   18     2     height (uint16)
-//   20     1     format: 0 = JPEG, 1 = raw RGBA
+//   20     1     format: 0 = JPEG, 1 = raw RGBA, 2 = latent (float32 LE: z, then the condition if any)
 //   21     1     reserved (0)
 //   22     2     header length in bytes (uint16, 32): payload starts here
 //   24     4     similarity to the active prompt (float32, NaN when not measured)
 //   28     4     payload length (uint32)
+//
+// A latent frame's width and height are the picture's (the model's resolution): the size the
+// browser draws it at (see frames/latent.ts).
 import type { Encoded, FrameInfo, FrameFormat } from './frame.ts';
 
 export const HEADER_BYTES = 32;
 export const MAGIC = 0x3146534c; // "LSF1" read as little-endian uint32
-const FORMAT_CODES: Record<FrameFormat, number> = { jpeg: 0, rgba: 1 };
+/** What a frame message carries: an encoded picture, or the latent to draw one from. */
+export type MessageFormat = FrameFormat | 'latent';
+const FORMAT_CODES: Record<MessageFormat, number> = { jpeg: 0, rgba: 1, latent: 2 };
+const FORMAT_NAMES: MessageFormat[] = ['jpeg', 'rgba', 'latent'];
 
 export interface FrameHeader {
   index: number;
   time: number;
   width: number;
   height: number;
-  format: FrameFormat;
+  format: MessageFormat;
   similarity: number;
   payloadLength: number;
 }
 
-export function frameHeader(info: FrameInfo, enc: Encoded): Buffer {
+export function frameHeader(info: FrameInfo, enc: Pick<Encoded, 'width' | 'height' | 'data'> & { format: MessageFormat }): Buffer {
   const h = Buffer.alloc(HEADER_BYTES);
   h.writeUInt32LE(MAGIC, 0);
   h.writeUInt32LE(info.index >>> 0, 4);
@@ -49,7 +55,7 @@ export function parseFrameHeader(buf: Uint8Array): FrameHeader {
     time: b.readDoubleLE(8),
     width: b.readUInt16LE(16),
     height: b.readUInt16LE(18),
-    format: b.readUInt8(20) === 0 ? 'jpeg' : 'rgba',
+    format: FORMAT_NAMES[b.readUInt8(20)] ?? 'rgba',
     similarity: b.readFloatLE(24),
     payloadLength: b.readUInt32LE(28),
   };

@@ -1,12 +1,13 @@
 // Modulation as a stage feature. The routes and their arithmetic live in the engine (so recorded
 // and rendered walks move exactly as the live one did); this feature shows them in the state
-// (routes, the live value of each modulated parameter, the last inputs), keeps that state moving
+// (routes, the live value of each modulated parameter, the inputs and which are stale), keeps that state moving
 // for control pages while routes run, and saves/loads the routes with presets.
 import type { Command } from '../commands.ts';
 import type { Feature, FeatureHost, FrameClock } from '../feature.ts';
 import type { FeatureState, ModulationStatus } from '../state.ts';
 import type { Preset } from '../preset-schema.ts';
 import { liveParams } from '../engine/engine.ts';
+import { inputValue, staleInputs } from '../engine/modulation.ts';
 import type { ModRoute } from './schema.ts';
 import type { NumericParamName } from '../params.ts';
 
@@ -26,7 +27,9 @@ export class Modulation implements Feature {
     const params = liveParams(e);
     const live: ModulationStatus['live'] = {};
     for (const r of e.mod.routes) live[r.target] = Math.round(params[r.target] * 1e4) / 1e4;
-    return { modulation: { routes: e.mod.routes, live, inputs: e.mod.inputs } };
+    const inputs: Record<string, number> = {};
+    for (const k of Object.keys(e.mod.inputs)) inputs[k] = Math.round(inputValue(e.mod, k, e.time) * 1e4) / 1e4;
+    return { modulation: { routes: e.mod.routes, live, inputs, stale: staleInputs(e.mod, e.time) } };
   }
 
   frame(clock: FrameClock): void {

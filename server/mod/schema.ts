@@ -89,6 +89,12 @@ export const inputValuesSchema = z
     for (const k of keys) if (!INPUT_KEY.test(k)) ctx.addIssue({ code: 'custom', path: [k], message: `"${k.slice(0, 60)}" is not an input: ${inputKeyHelp}` });
   });
 
+/** Seconds the values of one mod.input hold without a new one (default by kind: audio 1, cc and osc 3). */
+export const inputHoldSchema = z
+  .number({ error: 'hold must be a number of seconds' })
+  .min(0.05, 'hold must be between 0.05 and 86400 seconds')
+  .max(86400, 'hold must be between 0.05 and 86400 seconds');
+
 export function normaliseRoute(r: RouteInput): ModRoute {
   return {
     id: r.id ?? r.target,

@@ -8,7 +8,7 @@ import type { Model } from './load.ts';
 const hashes = new Map<string, Promise<string>>();
 
 /** sha256 of a file (cached per path). */
-function fileSha256(file: string): Promise<string> {
+export function fileSha256(file: string): Promise<string> {
   let h = hashes.get(file);
   if (!h) {
     h = new Promise<string>((resolve, reject) => {

@@ -8,7 +8,8 @@
 //      ++ [ngram.offset + fnv1a32(g) % ngram.buckets for every word in order,
 //          for n = min..max, for every n-gram g of begin + word + end, left to right]
 //   4. truncate to maxLength, right-pad with padId.
-// No dependencies; pure ESM.
+// No dependencies; pure ESM. tokenizers.ts picks this one or a Hugging Face tokenizer.json
+// (hf-tokenizer.ts) by the manifest's text.tokenizerFormat.
 
 export interface TokenizerReference {
   text: string;

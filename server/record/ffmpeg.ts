@@ -1,5 +1,6 @@
 // The ffmpeg process behind video recording, offline rendering and streaming: raw RGB frames in on
-// stdin, H.264 out to a fragmented MP4 (playable after a crash), FLV (RTMP) or MPEG-TS (SRT/UDP).
+// stdin, H.264 out to a fragmented MP4 (playable after a crash), FLV (RTMP), MPEG-TS (SRT/UDP) or
+// RTP (a WebRTC media server's input).
 import { spawn, execFile, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { promisify } from 'node:util';
 import path from 'node:path';
@@ -12,7 +13,7 @@ export function ffmpegPath(): string {
   return process.env.FFMPEG_PATH || installer.path;
 }
 
-export type Container = 'mp4' | 'flv' | 'mpegts';
+export type Container = 'mp4' | 'flv' | 'mpegts' | 'rtp';
 
 export interface EncoderOptions {
   /** Output file or URL. */
@@ -46,7 +47,8 @@ export function outputSize(width: number, height: number, size?: number | null):
 export function encoderArgs(o: EncoderOptions): string[] {
   const ow = even(o.outWidth ?? o.width);
   const oh = even(o.outHeight ?? o.height);
-  const gop = Math.max(1, Math.round(o.fps));
+  // one keyframe a second; RTP (WebRTC viewers) two: a viewer joins within half a second
+  const gop = Math.max(1, Math.round(o.container === 'rtp' ? o.fps / 2 : o.fps));
   const args = ['-hide_banner', '-nostdin', '-loglevel', 'error', '-y'];
   args.push('-f', 'rawvideo', '-pix_fmt', 'rgb24', '-s', `${o.width}x${o.height}`, '-r', String(o.fps), '-i', 'pipe:0');
   const scale = ow !== o.width || oh !== o.height ? `scale=${ow}:${oh}:flags=lanczos+accurate_rnd+full_chroma_int` : 'null';
@@ -55,11 +57,14 @@ export function encoderArgs(o: EncoderOptions): string[] {
   args.push('-c:v', 'libx264', '-preset', o.preset ?? 'veryfast', '-pix_fmt', 'yuv420p', '-g', String(gop), '-keyint_min', String(gop));
   if (o.crf !== undefined) args.push('-crf', String(o.crf));
   if (o.live) args.push('-tune', 'zerolatency');
+  // WebRTC: constrained baseline (every browser decodes it; no B-frames), in-band SPS/PPS on every
+  // keyframe, RTP packets that fit a UDP datagram on any path (1200 bytes)
+  if (o.container === 'rtp') args.push('-profile:v', 'baseline', '-bf', '0', '-payload_type', '96', '-f', 'rtp');
   // each fragment reaches the disk as it is made (no 32 KB write buffer): a full disk or a crash
   // leaves every fragment finished before it
   if (o.container === 'mp4') args.push('-movflags', '+frag_keyframe+empty_moov+default_base_moof', '-flush_packets', '1', '-f', 'mp4');
   else if (o.container === 'flv') args.push('-f', 'flv');
-  else args.push('-f', 'mpegts');
+  else if (o.container === 'mpegts') args.push('-f', 'mpegts');
   args.push(o.output);
   if (o.pngDir) args.push('-map', '[p]', '-c:v', 'png', '-f', 'image2', '-start_number', '0', path.join(o.pngDir, 'frame-%06d.png'));
   return args;

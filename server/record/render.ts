@@ -2,18 +2,16 @@
 // H.264 MP4 and optionally PNGs, at any size and frame rate. Deterministic: the same input renders
 // the same frames. Latents go through the generator in batches.
 //
-// A preset renders the way it plays: a stage with the same features as the live server (steering,
-// schedules, presets) loads it through the command queue and is clocked by frame index instead of
-// the wall.
+// A preset renders the way it plays: a stage with the live server's performance (performance.ts:
+// steering, schedules, modulation, presets) loads it through the command queue and is clocked by
+// frame index instead of the wall.
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { loadModel, type Model } from '../model/load.ts';
 import { toRgb } from '../frames/rgb.ts';
 import { Stage } from '../stage.ts';
-import { PresetStore, Presets } from '../presets.ts';
-import { Steering } from '../steer/steering.ts';
-import { Scheduler } from '../steer/schedule.ts';
-import { Modulation } from '../mod/feature.ts';
+import { PresetStore } from '../presets.ts';
+import { attachPerformance } from '../performance.ts';
 import { CommandError } from '../commands.ts';
 import { Encoder, outputSize } from './ffmpeg.ts';
 import { readWalk, type Walk } from './walk-file.ts';
@@ -207,26 +205,22 @@ export interface PresetRenderOptions extends Omit<RenderOptions, 'fps'> {
 }
 
 /**
- * A stage that plays presets offline: the live server's steering, schedules and presets, driven
+ * A stage that plays presets offline: the live server's performance (attachPerformance), driven
  * by `frame()` at a fixed dt (the CLIP-guided search runs one generation per frame while active).
  */
 export async function offlineStage(model: Model, o: { presetsDir: string; fps: number; seed?: number; warn?(message: string): void }) {
   const store = new PresetStore(o.presetsDir);
   const stage = new Stage({ model, presets: store, seed: o.seed ?? 1, fps: o.fps });
   const log = { warn: (m: string) => o.warn?.(m), error: (m: string) => o.warn?.(m) };
-  const steering = stage.use(await Steering.attach(stage, { live: false, log }));
-  stage.use(new Scheduler(stage, log));
-  stage.use(new Modulation(stage));
-  stage.use(new Presets(store, stage));
+  const performance = await attachPerformance(stage, { log, steering: { live: false } });
   const dt = 1 / o.fps;
   return {
     stage,
-    steering,
+    steering: performance.steering,
     /** Step one frame; resolves to its latent once the commands it cued have applied. */
     async frame() {
       const r = stage.advance(dt, 1);
-      await stage.idle();
-      if (steering.search) await steering.searchStep();
+      await performance.settle();
       return r;
     },
     close: () => stage.closeFeatures(),

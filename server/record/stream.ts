@@ -1,5 +1,6 @@
 // Streaming beyond one room: `stream.start {url}` sends the live frames through ffmpeg to a media
-// server: rtmp(s):// as FLV, srt:// udp:// tcp:// as MPEG-TS. When the connection fails (the media
+// server: rtmp(s):// as FLV, srt:// udp:// tcp:// as MPEG-TS, webrtc://host:port as RTP/H.264 into a
+// WebRTC media server (Janus, see janus/). When the connection fails (the media
 // server goes away, ffmpeg dies) it reconnects with backoff (1, 2, 5, 10, 30 s) until stream.stop:
 // state.stream shows `reconnecting`, the attempt count and the error, and the `stream` fault is up.
 import type { Logger } from 'pino';
@@ -24,9 +25,14 @@ export function redactUrl(url: string): string {
   }
 }
 
-export function containerFor(url: string): { protocol: string; container: Container } {
+/** What ffmpeg sends where: the protocol it needs, the container and its output URL. */
+export function containerFor(url: string): { protocol: string; container: Container; output: string } {
   const protocol = url.slice(0, url.indexOf(':'));
-  return { protocol, container: protocol.startsWith('rtmp') ? 'flv' : 'mpegts' };
+  if (protocol === 'webrtc') {
+    const u = new URL(url);
+    return { protocol: 'rtp', container: 'rtp', output: `rtp://${u.host}?pkt_size=1200` };
+  }
+  return { protocol, container: protocol.startsWith('rtmp') ? 'flv' : 'mpegts', output: url };
 }
 
 /** Waits before each reconnect attempt (s); the last repeats. */
@@ -76,7 +82,7 @@ export class Streamer implements Feature {
     if (this.target) throw new CommandError(`already streaming to ${this.state.url} (send stream.stop first)`, 409);
     const valid = streamUrl().safeParse(url);
     if (!valid.success) throw new CommandError(describeIssues(valid.error.issues));
-    const { protocol, container } = containerFor(url);
+    const { protocol, container, output } = containerFor(url);
     try {
       await checkFfmpeg(protocol);
     } catch (err) {
@@ -84,7 +90,7 @@ export class Streamer implements Feature {
     }
     Object.assign(this.state, { active: true, status: 'connecting', url: redactUrl(url), startedAt: new Date().toISOString(), frames: 0, attempts: 0 });
     delete this.state.error;
-    this.target = { url, size, container };
+    this.target = { url: output, size, container };
     this.sentBefore = 0;
     this.timer = setInterval(() => (this.state.frames = this.sentBefore + (this.video?.frames ?? 0)), 500);
     this.timer.unref();

@@ -6,9 +6,10 @@ import { generatorResolution, modelRoles, type Manifest } from '../model/manifes
 import type { Device, Runtime, RuntimeOptions, PriorOutput } from './runtime.ts';
 import { nhwcToNchw } from './layout.ts';
 
-const providers: Record<Device, string> = {
+const providers: Record<Device, string | null> = {
   cpu: 'cpu',
   cuda: 'cuda',
+  mps: null,
   tensorrt: 'tensorrt',
   coreml: 'coreml',
   dml: 'dml',
@@ -19,7 +20,7 @@ export type OnnxRuntimeOptions = RuntimeOptions;
 async function createSession(file: string, device: Device, threads: number | undefined, spin: boolean): Promise<ort.InferenceSession> {
   const allow_spinning = spin ? '1' : '0';
   const options: ort.InferenceSession.SessionOptions = {
-    executionProviders: device === 'cpu' ? ['cpu'] : [providers[device]],
+    executionProviders: device === 'cpu' ? ['cpu'] : [providers[device] ?? `${device} (not an ONNX Runtime provider)`],
     graphOptimizationLevel: 'all',
     extra: { session: { intra_op: { allow_spinning }, inter_op: { allow_spinning } } },
   };
@@ -35,7 +36,7 @@ export async function createOnnxRuntime(dir: string, manifest: Manifest, opts: O
   const open = async (d: Device) => {
     const out: Partial<Record<keyof typeof files, ort.InferenceSession>> = {};
     for (const [role, f] of Object.entries(files) as [keyof typeof files, string | undefined][]) {
-      if (!f || opts.skip?.includes(role as 'text' | 'prior')) continue;
+      if (!f || opts.skip?.includes(role)) continue;
       try {
         out[role] = await createSession(path.join(dir, f), d, opts.threads, opts.spin ?? false);
       } catch (err) {
@@ -54,10 +55,13 @@ export async function createOnnxRuntime(dir: string, manifest: Manifest, opts: O
     device = 'cpu';
     sessions = await open('cpu');
   }
-  const gen = sessions.generator!;
+  // absent only when skipped: a helper for another runtime's missing networks (torch.ts)
+  const gen = sessions.generator;
   const { width, height } = manifest.resolution;
   const base = generatorResolution(manifest);
   const zDim = manifest.generator.z.dim;
+  const truncation = manifest.generator.truncation;
+  const truncationFeed = new ort.Tensor('float32', Float32Array.of(truncation?.default ?? 1), [1]);
   const refiner = manifest.refiner;
   const refine = sessions.refiner;
   // The refiner takes the generator's layout (NCHW or NHWC) at resolution / scale.
@@ -69,12 +73,14 @@ export async function createOnnxRuntime(dir: string, manifest: Manifest, opts: O
     device,
     async generate(z, batch, condition, opts) {
       if (z.length !== batch * zDim) throw new RangeError(`z must hold ${batch} x ${zDim} values`);
+      if (!gen) throw new Error('this runtime was opened without its generator');
       const feeds: Record<string, ort.Tensor> = { [manifest.generator.z.input]: new ort.Tensor('float32', z, [batch, zDim]) };
       const cond = manifest.generator.condition;
       if (cond) {
         const c = condition ?? new Float32Array(batch * cond.dim);
         feeds[cond.input] = new ort.Tensor('float32', c, [batch, cond.dim]);
       }
+      if (truncation) feeds[truncation.input] = truncationFeed;
       const out = await gen.run(feeds);
       const data = out[manifest.generator.output.name].data as Float32Array;
       if (data.length !== batch * 3 * base.width * base.height) {

@@ -1,8 +1,9 @@
 // The small interface the rest of latentstage sees: a generator and, when the model has them, a
 // text encoder, an image encoder and a text prior. Batched: every call takes `batch` items.
-import type { Manifest } from '../model/manifest.ts';
+import type { Manifest, ModelRole } from '../model/manifest.ts';
 
-export const devices = ['cpu', 'cuda', 'tensorrt', 'coreml', 'dml'] as const;
+/** mps (Apple's GPU) is a torch device; ONNX Runtime falls back to cpu for it. */
+export const devices = ['cpu', 'cuda', 'mps', 'tensorrt', 'coreml', 'dml'] as const;
 export type Device = (typeof devices)[number];
 
 export interface RuntimeOptions {
@@ -19,10 +20,23 @@ export interface RuntimeOptions {
    * Networks not to load (a pool's extra workers make frames only: prompts are encoded by the
    * first). The runtime then lacks the matching calls, as if the model had no such network.
    */
-  skip?: ('text' | 'prior')[];
+  skip?: ModelRole[];
+  /** The torch runtime's options (torch.ts); each is used only where the device and torch allow. */
+  torch?: TorchOptions;
   warn?: (message: string) => void;
   /** Start-up facts worth a log line (e.g. the TF.js backend in use). */
   info?: (message: string) => void;
+}
+
+export interface TorchOptions {
+  /** Half precision on cuda/mps. */
+  fp16?: boolean;
+  /** torch.compile the generator (PyTorch 2). */
+  compile?: boolean;
+  /** Replay live frames from captured CUDA graphs (cuda). */
+  cudaGraphs?: boolean;
+  /** The Python interpreter (default: see model/python.ts). */
+  python?: string;
 }
 
 export interface PriorOutput {
@@ -72,6 +86,12 @@ export interface Runtime {
    * renderFrame() (frame.ts), which does the same with the calls above.
    */
   frame?(z: Float32Array, condition: Float32Array | null, embed: boolean): Promise<RenderedFrame>;
+  /**
+   * Generate a batch and return the image encoder's embeddings of it (batch x image dim), the
+   * pictures never leaving the runtime: the search's candidates on a GPU. Optional; without it
+   * callers generate (refine: false) and encode the pictures themselves.
+   */
+  embedLatents?(z: Float32Array, batch: number, condition?: Float32Array | null): Promise<Float32Array>;
   /** embedding: batch x text dim. Returns the latent region (mean, scale) per item. */
   prior?(embedding: Float32Array, batch: number): Promise<PriorOutput>;
   close(): Promise<void>;

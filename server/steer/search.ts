@@ -71,8 +71,11 @@ export class ClipSearch {
     }
     // candidates are judged at the image encoder's size: the refiner would only be averaged away
     const m = this.model.manifest;
-    const images = await this.model.runtime.generate(z, n, cond, { refine: false });
-    const emb = await this.model.runtime.encodeImage!(toEncoderInput(images, n, m, generatorResolution(m)), n);
+    const rt = this.model.runtime;
+    // a runtime that can embed a batch itself (the torch runtime) keeps the pictures on its device
+    const emb = rt.embedLatents
+      ? await rt.embedLatents(z, n, cond)
+      : await rt.encodeImage!(toEncoderInput(await rt.generate(z, n, cond, { refine: false }), n, m, generatorResolution(m)), n);
     const dim = this.model.manifest.image!.dim;
     const out = Array.from({ length: n }, (_, i) => promptScore(emb.subarray(i * dim, (i + 1) * dim), this.prompt));
     const ms = (performance.now() - t0) / n;

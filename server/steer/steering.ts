@@ -4,14 +4,18 @@
 // Paths, by what the model has:
 //   prior            target region = prior(combined text embedding)      (the default model)
 //   condition        target condition = combined (condition dim = text dim)
+//   bank             target region = blend of the latent bank's nearest latents (bank.ts), and for
+//                    class models (BigGAN) target condition = the prompt read as classes
 //   search           CMA-ES over z scored by the image encoder; its mean is the attractor
-// The search also refines the prior/condition paths when the `search` parameter is 1.
+// The search also refines the prior/condition/bank paths when the `search` parameter is 1.
+// `steer` (serve --steer) picks a path by name instead, e.g. bank on a model that has a prior.
 //
 // Negative-only prompts ("water:-1") on the prior path: the prior maps text to a Gaussian region
 // N(m, s) in the standardised latent space whose neutral region is N(0, I). Pushing away from a
 // concept reflects its mean through the centre, mean = -min(1, sum |w_i|) * m, with unit scale: as
 // typical a place as m (same distance from the centre), on the opposite side. A text embedding of
 // the negated direction is not used because it lies outside anything the prior was fitted on.
+import path from 'node:path';
 import { Gauge } from 'prom-client';
 import { CommandError, type CommandOf } from '../commands.ts';
 import type { Feature, FeatureHost, CommandContext, StageCommand } from '../feature.ts';
@@ -24,8 +28,14 @@ import { PromptEncoder, promptScore, normalise, type EncodedPrompt } from './tex
 import { ClipSearch } from './search.ts';
 import { RuntimeCrashError } from '../runtime/runtime.ts';
 import { toEncoderInput } from '../runtime/encoder-input.ts';
+import { readBank } from './bank-file.ts';
+import { LatentBank, describeReading, type BankReading } from './bank.ts';
 
 const SUPERSEDED = new Error('search superseded');
+
+/** What `steer` may ask for: auto picks the first the model has of prior, condition, bank, search. */
+export const steerChoices = ['auto', 'prior', 'condition', 'bank', 'search'] as const;
+export type SteerChoice = (typeof steerChoices)[number];
 
 export interface SteeringOptions {
   /** Receives warnings (unknown words) and search failures. */
@@ -39,6 +49,8 @@ export interface SteeringOptions {
   budget?: number;
   /** Engine seconds between attractor updates (default 0.25). */
   publishEvery?: number;
+  /** Which path prompts take (default auto); a path the model lacks falls back to auto with a warning. */
+  steer?: SteerChoice;
 }
 
 /** What steering needs from the stage: a feature's host, and measuring each frame as it is made. */
@@ -59,6 +71,7 @@ export class Steering implements Feature {
   search: ClipSearch | null = null;
   warnings: string[] = [];
   understood: string[] = [];
+  reading: BankReading | null = null;
   private lastSimilarity: number | null = null;
   private readonly gauge: Gauge;
   private readonly live: boolean;
@@ -78,6 +91,7 @@ export class Steering implements Feature {
   private constructor(
     readonly stage: SteeringHost,
     readonly encoder: PromptEncoder | null,
+    readonly bank: LatentBank | null,
     private readonly opts: SteeringOptions,
   ) {
     const { model } = stage;
@@ -85,15 +99,16 @@ export class Steering implements Feature {
     this.live = opts.live ?? true;
     this.budget = opts.budget ?? 0.4;
     this.publishEvery = opts.publishEvery ?? 0.25;
-    this.path = !encoder
-      ? 'none'
-      : m.prior && model.runtime.prior
-        ? 'prior'
-        : m.generator.condition && m.text && m.generator.condition.dim === m.text.dim
-          ? 'condition'
-          : model.runtime.encodeImage
-            ? 'search'
-            : 'none';
+    const has: Record<Exclude<SteeringPath, 'none'>, boolean> = {
+      prior: !!(m.prior && model.runtime.prior),
+      condition: !!(m.generator.condition && m.text && m.generator.condition.dim === m.text.dim),
+      bank: bank !== null,
+      search: !!model.runtime.encodeImage,
+    };
+    const auto = (['prior', 'condition', 'bank', 'search'] as const).find((p) => has[p]) ?? 'none';
+    const want = opts.steer ?? 'auto';
+    if (encoder && want !== 'auto' && !has[want]) opts.log?.warn(`--steer ${want}: model ${m.id} has no ${want === 'bank' ? 'usable latent bank (run latentstage index)' : want === 'search' ? 'image encoder' : want}; steering by ${auto}`);
+    this.path = !encoder ? 'none' : want !== 'auto' && has[want] ? want : auto;
     this.gauge = new Gauge({ name: 'latentstage_similarity', help: 'Similarity of the latest measured frame to the active prompt (NaN without one)', registers: [stage.metrics.registry] });
     this.gauge.set(NaN);
     if (model.runtime.encodeImage && m.image) stage.measureFrames(this.measure);
@@ -103,7 +118,35 @@ export class Steering implements Feature {
 
   /** Load the prompt encoder and build the feature; plug it in with stage.use(). */
   static async attach(stage: SteeringHost, opts: SteeringOptions = {}): Promise<Steering> {
-    return new Steering(stage, await PromptEncoder.load(stage.model), opts);
+    return new Steering(stage, await PromptEncoder.load(stage.model), await Steering.loadBank(stage, opts), opts);
+  }
+
+  /**
+   * The model's latent bank, or null without one. A bank that cannot be used (missing, damaged,
+   * built for another model) is logged as an error and left out: the server still starts.
+   */
+  private static async loadBank(stage: SteeringHost, opts: SteeringOptions): Promise<LatentBank | null> {
+    const { manifest: m, dir } = stage.model;
+    if (!m.bank) return null;
+    try {
+      const data = await readBank(path.join(dir, m.bank));
+      const h = data.header;
+      const why =
+        h.model !== m.id
+          ? `it was built for model ${h.model}`
+          : h.latentDim !== m.generator.z.dim
+            ? `its latents have ${h.latentDim} values, the generator takes ${m.generator.z.dim}`
+            : !m.text || h.imageDim !== m.text.dim
+              ? `its embeddings have ${h.imageDim} values, the text encoder's ${m.text?.dim ?? 'is missing'}`
+              : h.classes && h.classes.conditionDim !== (m.generator.condition?.dim ?? 0)
+                ? `its classes need a condition of ${h.classes.conditionDim} values, the generator takes ${m.generator.condition?.dim ?? 0}`
+                : null;
+      if (why) throw new Error(`latent bank ${path.join(dir, m.bank)} does not fit ${m.id}: ${why} (run latentstage index ${dir} again)`);
+      return new LatentBank(data);
+    } catch (err) {
+      opts.log?.error?.(`${(err as Error).message}; steering without the bank`);
+      return null;
+    }
   }
 
   readonly commands = {
@@ -118,6 +161,7 @@ export class Steering implements Feature {
       similarity: this.lastSimilarity,
       steering: {
         path: this.path,
+        reading: this.reading,
         search: s ? { generation: s.es.generation, evaluated: s.evaluated, best: Number.isFinite(s.bestScore) ? s.bestScore : null } : null,
       },
     };
@@ -155,6 +199,7 @@ export class Steering implements Feature {
       const condition = stage.engine.condition ? new Float64Array(stage.engine.conditionDim) : undefined;
       ctx.apply({ type: 'target', region: neutral, condition, fade });
       this.active = null;
+      this.reading = null;
       this.hold(NaN);
       this.setWarnings([]);
       this.restartSearch();
@@ -164,13 +209,16 @@ export class Steering implements Feature {
       throw new CommandError(`prompt: model ${stage.model.manifest.id} has no text encoder (or nothing a prompt can steer)`);
     }
     const prompt = await this.encoder.encode(cmd.text, parts);
-    const region = this.path === 'prior' ? await this.priorRegion(prompt) : null;
+    const read = this.path === 'bank' ? this.bank!.target(prompt) : null;
+    const region = this.path === 'prior' ? await this.priorRegion(prompt) : read ? { mean: read.mean, scale: read.scale } : null;
     ctx.apply(cmd);
     if (region) ctx.apply({ type: 'target', region, fade });
     if (this.path === 'condition') ctx.apply({ type: 'target', condition: prompt.combined, fade });
+    if (read?.condition && stage.engine.condition) ctx.apply({ type: 'target', condition: read.condition, fade });
     this.active = { prompt, region };
+    this.reading = read?.reading ?? null;
     this.prompts++;
-    this.setWarnings(prompt.warnings, prompt.understood);
+    this.setWarnings(prompt.warnings, read ? [...prompt.understood, ...describeReading(read.reading, this.bank!.count)] : prompt.understood);
     this.restartSearch();
   }
 

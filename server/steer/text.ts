@@ -4,7 +4,8 @@
 // understood as one of the model's caption concepts (understand.ts) and encoded as that label.
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { createTokenizer, type Tokenizer, type TokenizerSpec } from '../model/tokenizer.ts';
+import type { Tokenizer } from '../model/tokenizer.ts';
+import { loadTokenizer } from '../model/tokenizers.ts';
 import type { Model } from '../model/load.ts';
 import { PromptError, type PromptPart } from './prompt.ts';
 import { Lexicon } from './lexicon.ts';
@@ -64,8 +65,8 @@ export class PromptEncoder {
   static async load(model: Model): Promise<PromptEncoder | null> {
     const text = model.manifest.text;
     if (!text || !model.runtime.encodeText) return null;
-    const spec = JSON.parse(await readFile(path.join(model.dir, text.tokenizer), 'utf8')) as TokenizerSpec;
-    return new PromptEncoder(model, createTokenizer(spec), await Lexicon.load(model));
+    const spec = JSON.parse(await readFile(path.join(model.dir, text.tokenizer), 'utf8')) as unknown;
+    return new PromptEncoder(model, loadTokenizer(spec, text), await Lexicon.load(model));
   }
 
   /** Words of the parts that the training captions never contain, as warnings. */

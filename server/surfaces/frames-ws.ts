@@ -5,14 +5,18 @@
 // pending frame and one pending state message, and never slows the others. Handshakes are paced
 // (a few milliseconds of them per turn of the event loop), so hundreds of viewers reconnecting at
 // once never stall the frame loop for long; the `viewers` fault is up while a crowd waits.
+// /frames?format=latent sends each frame's latent instead (frames/latent.ts): nothing is encoded,
+// one message per frame is shared by every latent viewer; they count as viewers{surface="latent"}.
 import { WebSocketServer, WebSocket } from 'ws';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { performance } from 'node:perf_hooks';
 import type { Stage } from '../stage.ts';
 import type { EncodeRequest } from '../frames/frame.ts';
-import { EncodePipeline, type Delivery } from '../frames/pipeline.ts';
-import { viewerRequest } from './viewer-request.ts';
+import { EncodePipeline } from '../frames/pipeline.ts';
+import type { Frame } from '../frames/frame.ts';
+import { latentMessage } from '../frames/latent.ts';
+import { viewerRequest, latentRequest } from './viewer-request.ts';
 import { TextSender, coalescedState, stateMessage } from './ws-text.ts';
 
 /** Bytes a viewer's socket may hold unsent before we stop sending it new frames. */
@@ -26,6 +30,9 @@ const HANDSHAKE_GAP_MS = 8;
 /** Waiting handshakes that raise the `viewers` fault, and the most that may wait (503 beyond). */
 const STORM = 50;
 const MAX_WAITING = 4096;
+
+/** What a viewer is sent: the whole binary frame message. */
+type Delivery = { message: Buffer };
 
 class FrameViewer {
   private busy = false;
@@ -85,8 +92,19 @@ class FrameViewer {
 export function createFramesSurface(stage: Stage, opts: { jpegQuality: number }) {
   const wss = new WebSocketServer({ noServer: true, maxPayload: 4096, perMessageDeflate: false });
   const viewers = new Set<FrameViewer>();
-  const count = () => stage.setViewers('ws', viewers.size);
+  const latentViewers = new Set<FrameViewer>();
+  const count = () => {
+    stage.setViewers('ws', viewers.size - latentViewers.size);
+    stage.setViewers('latent', latentViewers.size);
+  };
   count(); // reads 0 before the first viewer, rather than nothing
+  const manifest = stage.model.manifest;
+  const onLatent = (f: Frame) => {
+    if (latentViewers.size === 0) return;
+    const message = latentMessage(f, manifest);
+    if (message) for (const v of latentViewers) v.offer({ message });
+  };
+  stage.on('frame', onLatent);
   const pipeline = new EncodePipeline(stage);
   stage.metrics.backlogSources.set('frames', () => Math.max(0, ...[...viewers].map((v) => v.text.backlog)));
   // State changes are coalesced: a fader flood sends at most one state message per 16 ms, and a
@@ -95,11 +113,12 @@ export function createFramesSurface(stage: Stage, opts: { jpegQuality: number })
     for (const v of viewers) v.text.latest('state', text);
   });
 
-  const waiting: { req: IncomingMessage; socket: Duplex; head: Buffer; request: EncodeRequest }[] = [];
+  type Request = EncodeRequest | 'latent';
+  const waiting: { req: IncomingMessage; socket: Duplex; head: Buffer; request: Request }[] = [];
   let pump: NodeJS.Timeout | null = null;
   let storm = 0; // 1 while the viewers fault is up
   let stateText: { text: string; at: number } | null = null;
-  /** The state message for a new viewer (one JSON per turn, however many connect in it). */
+  /** The state message for a new viewer (one JSON per 50 ms, however many connect meanwhile). */
   const initialState = () => {
     const now = performance.now();
     if (!stateText || now - stateText.at > 50) stateText = { text: stateMessage(stage), at: now };
@@ -118,18 +137,24 @@ export function createFramesSurface(stage: Stage, opts: { jpegQuality: number })
       stage.faults.clear('viewers');
     }
   };
-  const accept = (req: IncomingMessage, socket: Duplex, head: Buffer, request: EncodeRequest) => {
+  const accept = (req: IncomingMessage, socket: Duplex, head: Buffer, request: Request) => {
     wss.handleUpgrade(req, socket, head, (ws) => {
       const viewer = new FrameViewer(ws, stage);
       viewers.add(viewer);
+      if (request === 'latent') latentViewers.add(viewer);
       count();
       viewer.text.latest('state', initialState());
-      viewer.unsubscribe = pipeline.subscribe(request, viewer.offer);
+      if (request !== 'latent') viewer.unsubscribe = pipeline.subscribe(request, viewer.offer);
+      else {
+        const message = stage.latest && latentMessage(stage.latest, manifest);
+        if (message) viewer.offer({ message });
+      }
       ws.on('message', () => {}); // viewers only listen; small pings are ignored
       ws.on('error', () => {});
       ws.on('close', () => {
         viewer.close();
         viewers.delete(viewer);
+        latentViewers.delete(viewer);
         count();
       });
     });
@@ -138,9 +163,9 @@ export function createFramesSurface(stage: Stage, opts: { jpegQuality: number })
   return {
     wss,
     handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, url: URL): void {
-      let request: EncodeRequest;
+      let request: EncodeRequest | 'latent';
       try {
-        request = viewerRequest(url, opts.jpegQuality);
+        request = url.searchParams.get('format') === 'latent' ? latentRequest(url) : viewerRequest(url, opts.jpegQuality);
       } catch (err) {
         socket.end(`HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain\r\n\r\n${(err as Error).message}\n`);
         return;
@@ -160,6 +185,7 @@ export function createFramesSurface(stage: Stage, opts: { jpegQuality: number })
       if (pump) clearTimeout(pump);
       for (const w of waiting.splice(0)) w.socket.destroy();
       stopState();
+      stage.off('frame', onLatent);
       pipeline.close();
       for (const ws of wss.clients) ws.close(1001, 'server shutting down');
       wss.close();

@@ -12,6 +12,7 @@ import { serveMjpeg } from './mjpeg.ts';
 import { readBody } from './body.ts';
 import { cardFacts } from '../model/card.ts';
 import { summarizeKeys } from '../key-summary.ts';
+import { browserModel, serveModelFile } from './model-files.ts';
 
 export interface HttpOptions {
   access: Access;
@@ -74,10 +75,12 @@ export function createHttpApp(stage: Stage, opts: HttpOptions): Express {
   app.get('/api/state', (_req, res) => res.json(stage.state()));
   app.get('/api/keys', (_req, res) => res.json({ keys: stage.engine.keys, ...summarizeKeys(stage.engine.keys) }));
   app.get('/api/schema', (_req, res) => res.json(schemaDescription()));
-  app.get('/api/model', (_req, res) => {
+  app.get('/api/model', async (_req, res) => {
     const { manifest, vocabulary, card } = stage.model;
-    res.json({ manifest, device: stage.model.runtime.device, vocabularySize: vocabulary?.size ?? null, card, facts: cardFacts(card) });
+    const browser = await browserModel(stage.model);
+    res.json({ manifest, device: stage.model.runtime.device, vocabularySize: vocabulary?.size ?? null, card, facts: cardFacts(card), browser });
   });
+  app.get('/api/model/files/*file', (req, res, next) => serveModelFile(stage.model, req, res).catch(next));
   app.get('/api/presets', async (_req, res) => res.json(await stage.presets.list()));
   app.get('/api/presets/:name', async (req, res) => {
     try {
@@ -143,6 +146,9 @@ export function createHttpApp(stage: Stage, opts: HttpOptions): Express {
 
   const p5 = path.resolve(path.dirname(require.resolve('p5')), '..');
   app.use('/vendor/p5', express.static(path.join(p5, 'lib'), { index: false, redirect: false }));
+  // onnxruntime-web for sketches that draw frames from latents (its .mjs and .wasm files)
+  const ortWeb = path.dirname(require.resolve('onnxruntime-web'));
+  app.use('/vendor/onnxruntime-web', express.static(ortWeb, { index: false, redirect: false, maxAge: '1d' }));
   const sketches = path.join(opts.root, 'sketches');
   app.get('/sketches', (_req, res) => res.redirect('/sketches/'));
   app.use('/sketches', express.static(sketches));

@@ -71,6 +71,8 @@ export async function prepareOsc(opts: OscOptions, presetsDir: string) {
 /** The OSC part of the public state (absent when OSC is off). */
 export interface OscSurface extends Feature {
   port: number;
+  /** The controller mapping in use (OSCQuery lists its addresses). */
+  map: OscMap | null;
   status(): Partial<Pick<FeatureState, 'osc'>>;
   close(): Promise<void>;
 }
@@ -249,6 +251,7 @@ export async function createOscSurface(stage: FeatureHost, opts: OscSurfaceOptio
   return {
     name: 'osc',
     port: bound,
+    map: opts.map ?? null,
     status: () => (closed ? {} : { osc: { port: bound, host: opts.host, prefix, subscribers: feedback.size } }),
     close: () =>
       (closed ??= new Promise<void>((resolve) => {

@@ -1,7 +1,9 @@
 // The audio page: getUserMedia -> AnalyserNode -> features (analysis.js) -> mod.input over /control
-// at up to `rate` messages a second, plus beat / jump / tempo commands when asked.
+// at up to `rate` messages a second (behind an input gain and a noise gate), plus beat / jump /
+// tempo commands when asked. Stopping or closing the page stops the inputs; the server then
+// releases them (1 s).
 import { connectStage, urlParams } from '../lib/latentstage.js';
-import { BANDS, bandDb, rmsDb, level, OnsetDetector, TempoEstimator } from './analysis.js';
+import { BANDS, bandDb, rmsDb, bandLevel, GATE_DB, OnsetDetector, TempoEstimator } from './analysis.js';
 
 const $ = (id) => document.getElementById(id);
 const opts = urlParams({ autostart: false, rate: 60, fft: 1024 });
@@ -10,6 +12,24 @@ const POLL_MS = 8;
 
 const audio = { running: false, onsets: [], bpm: null, sent: 0, values: null, error: null };
 window.audio = audio;
+
+// Input gain and noise gate: sliders on the page, remembered in localStorage.
+function setting(id, key, fallback, show) {
+  const el = $(id);
+  const stored = Number(localStorage.getItem(key));
+  const o = { value: Number.isFinite(stored) && localStorage.getItem(key) !== null ? stored : fallback };
+  el.value = String(o.value);
+  const paint = () => ($(`${id}-value`).textContent = show(o.value));
+  el.addEventListener('input', () => {
+    o.value = Number(el.value);
+    localStorage.setItem(key, String(o.value));
+    paint();
+  });
+  paint();
+  return o;
+}
+const gain = setting('gain', 'latentstage.audio.gain', 0, (v) => `${v > 0 ? '+' : ''}${v} dB`);
+const gate = setting('gate', 'latentstage.audio.gate', GATE_DB, (v) => `${v} dBFS`);
 
 let ctx = null;
 let stream = null;
@@ -48,7 +68,7 @@ async function start() {
   ctx.createMediaStreamSource(stream).connect(analyser);
   const spectrum = new Float32Array(analyser.frequencyBinCount);
   const wave = new Float32Array(analyser.fftSize);
-  const onsets = new OnsetDetector();
+  const onsets = new OnsetDetector({ sampleRate: ctx.sampleRate });
   const tempo = new TempoEstimator();
   let onsetLevel = 0;
   let lastSend = 0;
@@ -65,11 +85,12 @@ async function start() {
     const now = performance.now();
     analyser.getFloatFrequencyData(spectrum);
     analyser.getFloatTimeDomainData(wave);
+    const shape = { gain: gain.value, gate: gate.value };
     const values = {
-      'audio:low': level(bandDb(spectrum, ctx.sampleRate, BANDS.low)),
-      'audio:mid': level(bandDb(spectrum, ctx.sampleRate, BANDS.mid)),
-      'audio:high': level(bandDb(spectrum, ctx.sampleRate, BANDS.high)),
-      'audio:loudness': level(rmsDb(wave), -60),
+      'audio:low': bandLevel(bandDb(spectrum, ctx.sampleRate, BANDS.low), shape),
+      'audio:mid': bandLevel(bandDb(spectrum, ctx.sampleRate, BANDS.mid), shape),
+      'audio:high': bandLevel(bandDb(spectrum, ctx.sampleRate, BANDS.high), shape),
+      'audio:loudness': bandLevel(rmsDb(wave), { gain: gain.value, gate: Math.max(gate.value, -60) }),
     };
     const hit = onsets.push(spectrum, now);
     onsetLevel = hit ? 1 : onsetLevel * Math.exp(-POLL_MS / 120);

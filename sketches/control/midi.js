@@ -1,11 +1,14 @@
 // Web MIDI on the control page: MIDI learn (click a slider or a trigger, then move a knob or hit a
 // pad), CCs -> parameters, notes -> triggers (random seed, next preset, beat), MIDI clock (24 ppqn)
-// -> tempo and beat alignment, start/stop -> the schedule. The mapping lives on the server
+// -> tempo (clock.js) and beat alignment, start/stop -> the schedule. The mapping lives on the server
 // (midi.map, presets/midi-map.json), so every control page plays the controller the same way.
+
+import { ClockTempo, SEND_MS as TEMPO_MS } from './clock.js';
+import { fromUnit } from './scale.js';
 
 const TRIGGERS = { 'seed-random': 'seed.random', beat: 'beat', 'preset-next': 'preset.next' };
 const SEND_MS = 16; // at most one set per parameter per frame at 60 fps
-const CLOCK_WINDOW = 96; // ticks in the tempo fit (4 beats)
+const KEEPALIVE_MS = 1000; // routed knobs' values are resent this often (the server holds CCs 3 s)
 
 /**
  * @param {object} o
@@ -20,7 +23,7 @@ export function attachMidi({ stage, send, note, params: schemaParams, trigger })
   const status = $('midi-status');
   const learnBtn = $('midi-learn');
   const list = $('midi-map');
-  const midi = { inputs: 0, learning: null, mappings: [], bpm: null, ticks: 0, clock: [], received: 0 };
+  const midi = { inputs: 0, learning: null, mappings: [], bpm: null, ticks: 0, received: 0 };
   window.midi = midi;
 
   // ---- the shared mapping ------------------------------------------------------------------
@@ -55,12 +58,22 @@ export function attachMidi({ stage, send, note, params: schemaParams, trigger })
   }
 
   // ---- learn ---------------------------------------------------------------------------------
-  function setLearning(target) {
+  // While learning, every learnable control is outlined (CSS: body.midi-learning), the armed one
+  // stands out, and what to do next is shown in a banner fixed on screen (wherever the page is
+  // scrolled) as well as next to the learn button.
+  const banner = $('learn-banner');
+  function setLearning(target, el = null) {
     midi.learning = target;
     learnBtn.setAttribute('aria-pressed', String(target !== null));
     document.body.classList.toggle('midi-learning', target !== null);
-    status.textContent = target === null ? summary() : target.param || target.action ? `move a knob or hit a pad for ${target.param ?? target.action}…` : 'click a slider or a trigger button…';
+    for (const armed of document.querySelectorAll('.midi-armed')) armed.classList.remove('midi-armed');
+    el?.closest('.param, button')?.classList.add('midi-armed');
+    const text = target === null ? summary() : target.param || target.action ? `move a knob or hit a pad for ${target.param ?? target.action}…` : 'MIDI learn: click a slider or Random / Beat / Next preset…';
+    status.textContent = text;
+    banner.hidden = target === null;
+    banner.querySelector('span').textContent = text;
   }
+  banner.querySelector('button').addEventListener('click', () => setLearning(null));
   learnBtn.addEventListener('click', () => setLearning(midi.learning ? null : {}));
   // While learning, a click picks the target instead of acting.
   document.addEventListener(
@@ -70,8 +83,8 @@ export function attachMidi({ stage, send, note, params: schemaParams, trigger })
       const el = ev.target instanceof Element ? ev.target : null;
       const range = el?.closest('input[type=range]');
       const button = el?.closest('button');
-      if (range?.name) setLearning({ param: range.name });
-      else if (button && TRIGGERS[button.id]) setLearning({ action: TRIGGERS[button.id] });
+      if (range?.name) setLearning({ param: range.name }, range);
+      else if (button && TRIGGERS[button.id]) setLearning({ action: TRIGGERS[button.id] }, button);
       else return;
       ev.preventDefault();
       ev.stopPropagation();
@@ -129,45 +142,50 @@ export function attachMidi({ stage, send, note, params: schemaParams, trigger })
       const lo = m.min ?? p.min;
       const hi = m.max ?? p.max;
       const step = p.step ?? 0.01;
-      const v = Math.min(p.max, Math.max(p.min, Math.round((lo + (value / 127) * (hi - lo)) / step) * step));
+      // a knob turns a parameter as its slider does (log for one that spans decades)
+      const v = m.min === undefined && m.max === undefined ? fromUnit(p, value / 127) : Math.min(p.max, Math.max(p.min, Math.round((lo + (value / 127) * (hi - lo)) / step) * step));
       throttled(`param:${m.param}`, () => ({ type: 'set', [m.param]: Number(v.toFixed(6)) }));
     }
     // Knobs also feed modulation routes that listen to them.
     const key = `cc:${cc}`;
-    if (stage.state?.modulation?.routes?.some((r) => r.source === key)) throttled(key, () => ({ type: 'mod.input', values: { [key]: Math.round((value / 127) * 1000) / 1000 } }));
+    const v = Math.round((value / 127) * 1000) / 1000;
+    knobs.set(key, v);
+    if (routed(key)) throttled(key, () => ({ type: 'mod.input', values: { [key]: v } }));
   }
+
+  // A knob held still sends nothing, but the server releases an input that goes quiet (3 s for
+  // CCs): while a MIDI input is connected, the routed knobs' last values are resent every second.
+  const knobs = new Map(); // cc:N -> last value 0..1
+  const routed = (key) => Boolean(stage.state?.modulation?.routes?.some((r) => r.source === key));
+  setInterval(() => {
+    if (!midi.inputs) return;
+    const values = {};
+    for (const [key, v] of knobs) if (routed(key)) values[key] = v;
+    if (Object.keys(values).length) quiet({ type: 'mod.input', values });
+  }, KEEPALIVE_MS);
 
   function onNote(n, channel) {
     if (learn('note', n, channel)) return;
     for (const m of midi.mappings) if (m.note === n && (!m.channel || m.channel === channel)) trigger(m.action);
   }
 
-  // MIDI clock: 24 ticks per quarter note. The tempo is the slope of a line fitted through the
-  // last ticks' times (robust to jitter); every 24th tick after a start is a beat.
-  let lastTempoSent = null;
-  let lastTempoAt = 0;
+  // MIDI clock: 24 ticks per quarter note; every 24th tick after a start is a beat; the tempo
+  // comes from clock.js (a smoothed line fit, sent when it changes by 0.1 BPM).
+  const clock = new ClockTempo();
+  let tempoTimer = null;
   function onClock(t) {
-    const c = midi.clock;
-    c.push(t);
-    if (c.length > CLOCK_WINDOW) c.shift();
     if (midi.ticks % 24 === 0) quiet({ type: 'beat' });
     midi.ticks++;
-    if (c.length < 48) return;
-    const n = c.length;
-    const mk = (n - 1) / 2;
-    const mt = c.reduce((a, b) => a + b, 0) / n;
-    let num = 0;
-    let den = 0;
-    for (let i = 0; i < n; i++) {
-      num += (i - mk) * (c[i] - mt);
-      den += (i - mk) ** 2;
-    }
-    const bpm = 60000 / ((num / den) * 24);
-    midi.bpm = Math.round(bpm * 10) / 10;
-    if (midi.bpm >= 20 && midi.bpm <= 400 && (lastTempoSent === null || Math.abs(midi.bpm - lastTempoSent) >= 0.5) && t - lastTempoAt > 500) {
-      lastTempoSent = midi.bpm;
-      lastTempoAt = t;
-      quiet({ type: 'tempo', bpm: midi.bpm });
+    const send = clock.tick(t);
+    midi.bpm = clock.bpm;
+    if (send !== null) quiet({ type: 'tempo', bpm: send });
+    else if (clock.waiting) {
+      // the newest value goes out even when the clock stops right after it
+      clearTimeout(tempoTimer);
+      tempoTimer = setTimeout(() => {
+        const late = clock.flush(performance.now());
+        if (late !== null) quiet({ type: 'tempo', bpm: late });
+      }, TEMPO_MS);
     }
     status.textContent = summary();
   }
@@ -181,7 +199,7 @@ export function attachMidi({ stage, send, note, params: schemaParams, trigger })
     if (s === 0xf8) return onClock(t);
     if (s === 0xfa) {
       midi.ticks = 0;
-      midi.clock = [];
+      clock.reset();
       return quiet({ type: 'schedule.start' });
     }
     if (s === 0xfb) return quiet({ type: 'schedule.start' });

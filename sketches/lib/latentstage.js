@@ -1,11 +1,13 @@
 // latentstage client for p5.js sketches (and any browser page). One ES module, no build step.
 //
-//   import { connectStage } from '/sketches/lib/latentstage.js';
+//   import { connectStage, drawFrame } from '/sketches/lib/latentstage.js';
 //   const stage = connectStage({ size: 512 });
-//   window.draw = () => { if (stage.frame) image(stage.frame, 0, 0, width, height); };
+//   window.setup = async () => { createCanvas(windowWidth, windowHeight, WEBGL); await stage.ready(); };
+//   window.draw = () => drawFrame(stage.frame, { fit: 'contain' });
 //
 // stage.frame is the newest decoded frame (a p5.Image when p5 is loaded, else {width, height,
-// canvas}); stage.previous the one before it. Frames arriving while one is being decoded replace
+// canvas}); stage.previous the one before it; drawFrame() draws one through p5, in 2D or WEBGL;
+// stage.ready() resolves on the first frame. Frames arriving while one is being decoded replace
 // each other: only the newest is decoded. Both sockets reconnect by themselves (backoff capped
 // at 2 s). See README.md next to this file.
 
@@ -25,7 +27,7 @@ export function parseHeader(buf) {
     time: v.getFloat64(8, true),
     width: v.getUint16(16, true),
     height: v.getUint16(18, true),
-    format: v.getUint8(20) === 0 ? 'jpeg' : 'rgba',
+    format: ['jpeg', 'rgba', 'latent'][v.getUint8(20)] ?? 'rgba',
     similarity: v.getFloat32(24, true),
     offset: headerLength,
     length: v.getUint32(28, true),
@@ -38,6 +40,40 @@ export function fitRect(srcW, srcH, dstW, dstH, fit = 'cover') {
   const w = srcW * s;
   const h = srcH * s;
   return { x: (dstW - w) / 2, y: (dstH - h) / 2, w, h };
+}
+
+/** Is this p5 instance drawing with WebGL (createCanvas(w, h, WEBGL))? */
+export function isWebgl(p) {
+  const ctx = p?.drawingContext;
+  return Boolean(ctx && ((globalThis.WebGLRenderingContext && ctx instanceof WebGLRenderingContext) || (globalThis.WebGL2RenderingContext && ctx instanceof WebGL2RenderingContext)));
+}
+
+/**
+ * Draw a frame through p5 (image(), tint()), so it works on a 2D and a WEBGL canvas alike:
+ * fitted into the canvas (or the box x, y, w, h) with `fit` ('cover' crops the frame to the box,
+ * 'contain' shows all of it), at opacity `alpha`. Coordinates are
+ * from the top left corner in both modes. `p`: the p5 instance (default: the global one).
+ */
+export function drawFrame(img, { p = globalThis.p5?.instance, fit = 'cover', alpha = 1, x = 0, y = 0, w, h } = {}) {
+  if (!img || !p) return;
+  const bw = w ?? p.width;
+  const bh = h ?? p.height;
+  p.push();
+  if (isWebgl(p)) p.translate(-p.width / 2, -p.height / 2);
+  p.imageMode(p.CORNER);
+  if (alpha < 1) p.tint(255, Math.max(0, alpha) * 255);
+  else p.noTint();
+  if (fit === 'contain') {
+    const r = fitRect(img.width, img.height, bw, bh, fit);
+    p.image(img, x + r.x, y + r.y, r.w, r.h);
+  } else {
+    // cover: the part of the frame that fills the box, so nothing spills outside it
+    const k = Math.max(bw / img.width, bh / img.height);
+    const sw = bw / k;
+    const sh = bh / k;
+    p.image(img, x, y, bw, bh, (img.width - sw) / 2, (img.height - sh) / 2, sw, sh);
+  }
+  p.pop();
 }
 
 /** URL query parameters with defaults; numbers and booleans are converted to the default's type. */
@@ -143,6 +179,80 @@ class Reconnecting {
   }
 }
 
+/** Show a picture that did not come as a /frames message (WebRTC video, a frame drawn here). */
+function showFrame(stage, bufferFor, emit, source, meta) {
+  const b = bufferFor(meta.width, meta.height);
+  if (source instanceof ImageData) b.drawingContext.putImageData(source, 0, 0);
+  else {
+    b.drawingContext.clearRect(0, 0, meta.width, meta.height);
+    b.drawingContext.drawImage(source, 0, 0, meta.width, meta.height);
+  }
+  b.setModified?.(true);
+  stage.previous = stage.frame;
+  stage.frame = b;
+  stage.meta = { ...meta, receivedAt: performance.now() };
+  stage.frames++;
+  emit('frame', b, stage.meta);
+}
+
+/**
+ * Where this page's frames come from (stage.path): 'jpeg' or 'rgba' over /frames; 'webrtc' from
+ * a media server (latentstage-webrtc.js); 'local', drawn here from latents (latentstage-local.js),
+ * which falls back to 'jpeg' when this browser cannot keep up (stage.pathReason says why).
+ */
+function startFramePath(stage, opts, server, { show, setState, emit, framesSocket, latentSocket }) {
+  const setPath = (path, reason = null) => {
+    stage.path = path;
+    stage.pathReason = reason;
+    emit('path', path, reason);
+  };
+  const onStatus = (s) => {
+    stage.status = s;
+    emit('status', s);
+  };
+  const jpeg = (reason) => {
+    setPath(opts.format === 'rgba' ? 'rgba' : 'jpeg', reason);
+    framesSocket.open();
+  };
+  const closeFrames = stage.close;
+  if (opts.via === 'webrtc') {
+    setPath('webrtc');
+    // the picture comes from the media server; the state from the server itself, once a second
+    const poll = setInterval(async () => {
+      try {
+        setState(await (await fetch(new URL('/api/state', server))).json());
+      } catch {
+        // server away: the video goes on
+      }
+    }, 1000);
+    stage.close = () => (clearInterval(poll), closeFrames());
+    import('./latentstage-webrtc.js').then(({ startWebrtcFrames, defaultJanus }) => {
+      const rtc = startWebrtcFrames({ janus: opts.janus ?? defaultJanus(server), mountpoint: opts.mountpoint ?? 1, iceServers: opts.iceServers ?? [], show, onStatus });
+      stage.video = rtc.video;
+      stage.close = () => (clearInterval(poll), rtc.close(), closeFrames());
+    });
+  } else if (opts.render === 'local') {
+    setPath('local');
+    import('./latentstage-local.js').then(({ startLocalFrames }) => {
+      const local = startLocalFrames({
+        server,
+        openSocket: latentSocket,
+        show,
+        setState,
+        onStatus,
+        backend: opts.backend,
+        keepUp: opts.keepUp,
+        fallback: (reason) => {
+          console.warn(`latentstage: drawing frames here stopped (${reason}); using JPEG frames`);
+          jpeg(reason);
+        },
+      });
+      stage.local = local.stats;
+      stage.close = () => (local.close(), closeFrames());
+    });
+  } else jpeg();
+}
+
 /**
  * Connect to a latentstage server.
  * @param {object} [opts]
@@ -154,6 +264,10 @@ class Reconnecting {
  * @param {boolean} [opts.frames] open the frame stream (default true)
  * @param {boolean} [opts.control] open the control socket now rather than on the first send()
  * @param {string} [opts.token] control token (default: ?token= or localStorage 'latentstage.token')
+ * @param {'webrtc'} [opts.via] frames from a WebRTC media server (Janus) instead of /frames
+ * @param {string} [opts.janus] its HTTP API (default ?janus= or http://<server host>:8089/janus)
+ * @param {number} [opts.mountpoint] its Streaming mountpoint id (default 1)
+ * @param {'local'} [opts.render] draw the frames here from latents (onnxruntime-web), JPEG as fallback
  */
 export function connectStage(opts = {}) {
   const server = opts.server ?? location.origin;
@@ -187,6 +301,10 @@ export function connectStage(opts = {}) {
     return b;
   };
 
+  // ready(): one promise, settled by the first decoded frame.
+  let firstFrame = null;
+  const firstFramePromise = new Promise((resolve) => (firstFrame = resolve));
+
   let pending = null; // newest undecoded frame message
   let decoding = false;
   const decode = async () => {
@@ -215,6 +333,10 @@ export function connectStage(opts = {}) {
         stage.meta = { index: h.index, time: h.time, width: h.width, height: h.height, similarity: Number.isNaN(h.similarity) ? null : h.similarity, receivedAt: performance.now() };
         stage.frames++;
         emit('frame', b, stage.meta);
+        if (firstFrame) {
+          firstFrame(b);
+          firstFrame = null;
+        }
       }
     } catch (err) {
       console.warn('latentstage: could not decode a frame', err);
@@ -368,6 +490,18 @@ export function connectStage(opts = {}) {
       });
     },
 
+    /**
+     * Resolves to the first frame once it has been decoded (at once if one already has): for
+     * p5 2.x's `async setup()`, `await stage.ready()` before sizing things to the frame.
+     * Rejects after `timeout` ms (default: never) or when the page has no frame stream.
+     */
+    ready({ timeout } = {}) {
+      if (stage.frame) return Promise.resolve(stage.frame);
+      if (opts.frames === false) return Promise.reject(new Error('this stage was connected with frames: false'));
+      if (!timeout) return firstFramePromise;
+      return Promise.race([firstFramePromise, new Promise((_, reject) => setTimeout(() => reject(new Error(`no frame within ${timeout} ms`)), timeout))]);
+    },
+
     /** Use a (new) control token; stored in localStorage when `remember` is true. */
     setToken(token, remember = true) {
       stage.token = token;
@@ -399,8 +533,12 @@ export function connectStage(opts = {}) {
     },
   };
 
-  if (opts.frames !== false) framesSocket.open();
-  else stage.status = 'closed';
+  if (opts.frames === false) stage.status = 'closed';
+  else {
+    const show = (source, meta) => showFrame(stage, bufferFor, emit, source, meta);
+    const latentSocket = (handlers) => new Reconnecting(() => wsUrl(server, '/frames', { format: 'latent' }), { binary: true, ...handlers });
+    startFramePath(stage, opts, server, { show, setState, emit, framesSocket, latentSocket });
+  }
   if (opts.control) controlSocket.open();
   return stage;
 }

@@ -1,13 +1,15 @@
 // projector: the live walk, fullscreen, for a projector or a second screen.
 //
 // URL parameters: size (frame size asked of the server, default 512), format (jpeg|rgba),
-// quality (JPEG 1-100), fit (cover|contain), crossfade (1 = blend consecutive frames at display
-// rate, 0 = cut), overlay (1 = show the info overlay at start).
+// quality (JPEG 1-100), fit (contain = the whole square frame, black bars on a 16:9 wall; cover =
+// fill the wall, cutting top and bottom), crossfade (1 = blend consecutive frames at display
+// rate, 0 = cut), overlay (1 = show the info overlay at start), renderer (2d | webgl: the canvas
+// p5 draws on; frames are drawn through p5 either way).
 // Keys: i = info overlay, f = fullscreen (also double-click).
-import { connectStage, fitRect, urlParams } from '../lib/latentstage.js';
+import { connectStage, drawFrame, urlParams } from '../lib/latentstage.js';
 import { createOverlay } from '../lib/overlay.js';
 
-const opt = urlParams({ size: 512, format: 'jpeg', quality: 0, fit: 'cover', crossfade: true, overlay: false });
+const opt = urlParams({ size: 512, format: 'jpeg', quality: 0, fit: 'contain', crossfade: true, overlay: false, renderer: '2d' });
 const stage = connectStage({ size: opt.size, format: opt.format, quality: opt.quality || undefined });
 const overlay = createOverlay(stage, { show: opt.overlay, extra: () => [`fit         ${opt.fit}`] });
 window.stage = stage;
@@ -22,30 +24,19 @@ stage.on('frame', () => {
   arrived = now;
 });
 
-function drawFrame(img, alpha) {
-  const ctx = drawingContext;
-  const r = fitRect(img.width, img.height, width, height, opt.fit);
-  ctx.globalAlpha = alpha;
-  ctx.drawImage(img.canvas, r.x, r.y, r.w, r.h);
-  ctx.globalAlpha = 1;
-}
-
-window.setup = () => {
-  createCanvas(windowWidth, windowHeight);
-  smooth();
-  drawingContext.imageSmoothingQuality = 'high';
+window.setup = async () => {
+  createCanvas(windowWidth, windowHeight, opt.renderer === 'webgl' ? WEBGL : P2D);
   background(0);
+  // p5 2.x waits for an async setup: draw() starts with a frame to show
+  await stage.ready();
 };
 
 window.draw = () => {
-  const ctx = drawingContext;
-  ctx.imageSmoothingEnabled = true;
-  ctx.imageSmoothingQuality = 'high';
   if (stage.frame) {
     if (opt.fit === 'contain') background(0);
     const t = opt.crossfade ? Math.min(1, (performance.now() - arrived) / interval) : 1;
-    if (stage.previous && t < 1) drawFrame(stage.previous, 1);
-    drawFrame(stage.frame, t);
+    if (stage.previous && t < 1) drawFrame(stage.previous, { fit: opt.fit });
+    drawFrame(stage.frame, { fit: opt.fit, alpha: t });
   }
   overlay.update();
 };

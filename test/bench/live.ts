@@ -31,7 +31,7 @@ interface ViewerStats {
   intervals: number[];
 }
 
-async function watch(url: string, viewers: number, seconds: number, query = 'format=jpeg'): Promise<ViewerStats> {
+export async function watch(url: string, viewers: number, seconds: number, query = 'format=jpeg'): Promise<ViewerStats> {
   const sockets: WebSocket[] = [];
   const counts = new Array(viewers).fill(0);
   const intervals: number[] = [];

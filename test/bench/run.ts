@@ -1,5 +1,6 @@
 // `npm run bench`: every benchmark in one run, printed as a table and as JSON
-// (also written to test/artifacts/bench.json).
+// (also written to test/artifacts/bench.json). A suite that throws is reported in the table and
+// makes the run fail (exit code 1), as does asking for a suite that does not exist.
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { benchLive } from './live.ts';
@@ -15,8 +16,12 @@ const optional: [string, string, string][] = [
   ['record', './record.ts', 'benchRecord'],
   ['pipeline', './pipeline.ts', 'benchPipeline'],
   ['runtimes', './runtimes.ts', 'benchRuntimes'],
+  ['torch-transport', './torch-transport.ts', 'benchTorchTransport'],
   ['picture', './picture.ts', 'benchPicture'],
   ['instruments', './instruments.ts', 'benchInstruments'],
+  ['models', './models.ts', 'benchModels'],
+  ['webrtc', './webrtc.ts', 'benchWebrtc'],
+  ['latent', './latent.ts', 'benchLatent'],
 ];
 
 /** Benchmarks that run only when named (`npm run bench soak`): the 30-minute soak. */
@@ -32,6 +37,9 @@ async function main() {
     const mod = await import(file);
     if (typeof mod[fn] === 'function') all.push([name, mod[fn] as Bench]);
   }
+  const unknown = only.filter((n) => !all.some(([name]) => name === n));
+  if (unknown.length) throw new Error(`no such benchmark: ${unknown.join(', ')} (known: ${all.map(([n]) => n).join(', ')})`);
+  const failed: string[] = [];
   for (const [name, bench] of all) {
     if (only.length && !only.includes(name)) continue;
     process.stderr.write(`bench: ${name}...\n`);
@@ -39,6 +47,8 @@ async function main() {
       results[name] = await bench();
     } catch (err) {
       results[name] = { error: (err as Error).message };
+      failed.push(name);
+      process.stderr.write(`bench: ${name} failed: ${(err as Error).stack ?? err}\n`);
     }
   }
   const rows = Object.entries(results).flatMap(([suite, r]) => Object.entries(r).map(([metric, value]) => ({ suite, metric, value })));
@@ -48,6 +58,13 @@ async function main() {
   const out = path.join(import.meta.dirname, '..', 'artifacts');
   mkdirSync(out, { recursive: true });
   writeFileSync(path.join(out, 'bench.json'), json + '\n');
+  if (failed.length) throw new Error(`${failed.length} benchmark suite(s) failed: ${failed.join(', ')}`);
 }
 
-main().then(() => process.exit(0));
+main().then(
+  () => process.exit(0),
+  (err: Error) => {
+    process.stderr.write(`bench: ${err.message}\n`);
+    process.exit(1);
+  },
+);

@@ -79,7 +79,12 @@ describe('control page', { skip: !hasChromium() && 'chromium not installed', tim
     try {
       await controlOpen(page);
       const schema = await (await fetch(`${server.url}/api/schema`)).json();
-      for (const name of Object.keys(schema.params)) assert.equal(await page.locator(`#param-${name}[type=range]`).count(), 1, `slider for ${name}`);
+      // a slider and a number box per parameter; a 0/1 parameter is a switch
+      for (const [name, p] of Object.entries<any>(schema.params)) {
+        const toggle = p.min === 0 && p.max === 1 && p.step === 1;
+        assert.equal(await page.locator(toggle ? `#param-${name}[type=checkbox]` : `#param-${name}[type=range]`).count(), 1, `control for ${name}`);
+        if (!toggle) assert.equal(await page.locator(`#param-${name}-value[type=number]`).count(), 1, `number box for ${name}`);
+      }
       for (const name of Object.keys(schema.enums)) assert.equal(await page.locator(`select#param-${name}`).count(), 1, `select for ${name}`);
       assert.match((await page.getAttribute('#param-speed', 'title')) ?? '', /Drift rate/);
 
@@ -92,7 +97,7 @@ describe('control page', { skip: !hasChromium() && 'chromium not installed', tim
       await page.mouse.up();
       await eventually(async () => (await state(server)).params.truncation > before + 0.3, 10_000, 'truncation to follow the drag');
       // the last value of the drag always reaches the server (throttling keeps the trailing value)
-      const shown = Number(await page.textContent('output[for=param-truncation]'));
+      const shown = Number(await page.inputValue('#param-truncation-value'));
       await eventually(async () => (await state(server)).params.truncation === shown, 10_000, `truncation ${shown} on the server`);
 
       // keyboard on a focused slider

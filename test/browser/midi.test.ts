@@ -6,41 +6,8 @@ import type { Browser, Page } from 'playwright-core';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { launchBrowser, openPage, eventually, hasChromium, artifact } from '../helpers/browser.ts';
 import { numericParams } from '../../server/params.ts';
+import { fakeMidi } from '../helpers/midi.ts';
 
-/**
- * Installed before the page's scripts: a MIDI access with one input that the test plays. Plain
- * JavaScript text, so the page gets it exactly as written.
- */
-const fakeMidi = `(() => {
-  const port = Object.assign(new EventTarget(), {
-    id: 'scripted-1', name: 'Scripted controller', manufacturer: 'latentstage tests',
-    type: 'input', state: 'connected', connection: 'open', onmidimessage: null,
-  });
-  function deliver(bytes) {
-    const ev = new MIDIMessageEvent('midimessage', { data: new Uint8Array(bytes) });
-    if (port.onmidimessage) port.onmidimessage(ev);
-    port.dispatchEvent(ev);
-  }
-  window.scriptedMidi = {
-    send: deliver,
-    // MIDI clock at bpm for a number of beats, each tick at its due time (no drift).
-    clock(bpm, beats) {
-      const interval = 60000 / (bpm * 24);
-      const t0 = performance.now();
-      let n = 0;
-      return new Promise((resolve) => {
-        function tick() {
-          while (n < beats * 24 && performance.now() >= t0 + n * interval) { deliver([0xf8]); n++; }
-          if (n >= beats * 24) return resolve();
-          setTimeout(tick, Math.max(0, t0 + n * interval - performance.now()));
-        }
-        tick();
-      });
-    },
-  };
-  const access = { inputs: new Map([[port.id, port]]), outputs: new Map(), sysexEnabled: false, onstatechange: null };
-  Object.defineProperty(navigator, 'requestMIDIAccess', { value: async () => access, configurable: true });
-})();`;
 
 async function state(server: TestServer): Promise<any> {
   return (await fetch(`${server.url}/api/state`)).json();
@@ -113,6 +80,8 @@ describe('MIDI on the control page', { skip: !hasChromium() && 'chromium not ins
       await eventually(async () => Math.abs((await state(server)).tempo.bpm - 128) <= 1, 10_000, 'tempo 128 from the clock');
       const estimate = await page.evaluate(() => (window as any).midi.bpm);
       assert.ok(Math.abs(estimate - 128) <= 1, `clock estimate ${estimate}`);
+      // what the page shows is what the server holds (they were up to 0.5 BPM apart)
+      await eventually(async () => (await state(server)).tempo.bpm === (await page.evaluate(() => (window as any).midi.bpm)), 5_000, 'the server to hold the tempo the page shows');
       await page.screenshot({ path: artifact('control-midi.png') });
       assert.deepEqual(errors, []);
     } finally {
@@ -157,6 +126,36 @@ describe('MIDI on the control page', { skip: !hasChromium() && 'chromium not ins
       await page.click('#mod-routes li button');
       await eventually(async () => (await state(server)).modulation.routes.length === 0, 10_000, 'the route removed');
       await page.waitForSelector('#param-truncation + .mod-mark[hidden]', { state: 'attached' });
+    } finally {
+      await context.close();
+    }
+  });
+
+  test('a knob held still stays live while the page is open; closing the page releases it', async () => {
+    const context = await browser.newContext();
+    await context.addInitScript({ content: fakeMidi });
+    const page = await context.newPage();
+    try {
+      await page.goto(`${server.url}/`);
+      await page.waitForFunction(() => (window as any).stage?.controlStatus === 'open' && (window as any).midi?.inputs === 1);
+      assert.equal((await server.command({ type: 'mod.set', id: 'knob', target: 'strength', source: 'cc:30', depth: -0.5 })).status, 200);
+      await page.waitForFunction(() => (window as any).stage?.state?.modulation?.routes?.some((r: any) => r.source === 'cc:30'));
+      await midi(page, [0xb0, 30, 127]);
+      await eventually(async () => (await state(server)).modulation.inputs['cc:30'] === 1, 10_000, 'the knob as an input');
+      // held still for longer than the server holds a CC (3 s): the page keeps it alive
+      const until = Date.now() + 4500;
+      while (Date.now() < until) {
+        const m = (await state(server)).modulation;
+        assert.equal(m.inputs['cc:30'], 1, 'still 1 while the page is open');
+        assert.ok(!m.stale.includes('cc:30'), 'not stale while the page is open');
+        await new Promise((r) => setTimeout(r, 250));
+      }
+      await page.close();
+      await eventually(async () => {
+        const m = (await state(server)).modulation;
+        return m.stale.includes('cc:30') && m.inputs['cc:30'] === 0;
+      }, 10_000, 'the knob released once the page closed');
+      await server.command({ type: 'mod.clear', id: 'knob' });
     } finally {
       await context.close();
     }

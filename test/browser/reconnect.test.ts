@@ -40,8 +40,10 @@ describe('reconnect', { skip: !hasChromium() && 'chromium not installed', timeou
       await projector.page.screenshot({ path: artifact('reconnect-disconnected.png') });
       await control.page.waitForFunction(() => document.getElementById('conn')?.dataset.state !== 'open', null, { timeout: 10_000 });
 
-      // let a few reconnect attempts fail, then come back on the same port
-      await new Promise((r) => setTimeout(r, 1500));
+      // let a few reconnect attempts fail (each is a console error in both pages), then come back on the same port
+      const refused = (errors: string[]) => errors.filter((e) => /WebSocket connection to .* failed/.test(e)).length;
+      const [p0, c0] = [refused(projector.errors), refused(control.errors)];
+      await eventually(async () => refused(projector.errors) >= p0 + 2 && refused(control.errors) >= c0 + 2, 15_000, 'two refused reconnects in each page');
       server = await startTestServer({ port, fps: 30, params: { speed: 2 }, seed: 99 });
       assert.equal(server.port, port);
 

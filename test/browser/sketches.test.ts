@@ -6,13 +6,16 @@ import type { Browser } from 'playwright-core';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { launchBrowser, openPage, sampleCanvas, difference, artifact, eventually, hasChromium, type CanvasSample } from '../helpers/browser.ts';
 
-const SKETCHES = [
+const SKETCHES: { name: string; query: string; label?: string; webgl?: boolean }[] = [
   { name: 'projector', query: '?overlay=1' },
   { name: 'projector', query: '?format=rgba&fit=contain&size=128&crossfade=0', label: 'projector-rgba-contain' },
+  { name: 'projector', query: '?renderer=webgl&fit=cover', label: 'projector-webgl', webgl: true },
   { name: 'feedback', query: '' },
   { name: 'kaleidoscope', query: '?segments=6' },
+  { name: 'kaleidoscope', query: '?segments=6&renderer=webgl', label: 'kaleidoscope-webgl', webgl: true },
   { name: 'grid', query: '?delay=2' },
   { name: 'typography', query: '?text=neon%20city%20%7C%20rain:0.5' },
+  { name: 'viewer', query: '?size=128' },
 ];
 
 const drawn = (s: CanvasSample) => s.colours >= 12 && s.mean > 8;
@@ -45,6 +48,13 @@ describe('sketches', { skip: !hasChromium() && 'chromium not installed', timeout
         await eventually(async () => difference(first, await sampleCanvas(page)) > 2, 15_000, `${label} pixels to change`);
         const status = await page.evaluate(() => (window as unknown as { stage: { status: string; frames: number } }).stage.status);
         assert.equal(status, 'open');
+        const webgl = await page.evaluate(() => {
+          // global mode exposes drawingContext; instance mode (kaleidoscope): the canvas's context kind
+          const canvas = document.querySelector('canvas') as HTMLCanvasElement;
+          const ctx = (window as any).drawingContext ?? (canvas.getContext('2d') ? null : canvas.getContext('webgl2') ?? canvas.getContext('webgl'));
+          return ctx instanceof WebGLRenderingContext || ctx instanceof WebGL2RenderingContext;
+        });
+        assert.equal(webgl, Boolean(s.webgl), `${label} draws on a ${s.webgl ? 'WEBGL' : '2D'} canvas`);
         await page.screenshot({ path: artifact(`sketch-${label}.png`) });
         assert.deepEqual(errors, []);
       } finally {
@@ -52,6 +62,30 @@ describe('sketches', { skip: !hasChromium() && 'chromium not installed', timeout
       }
     });
   }
+
+  test('a sketch in WEBGL mode: async setup awaits stage.ready(), frames are drawn through p5 where 2D draws them', async () => {
+    const { page, errors } = await openPage(browser, `${server.url}/sketches/projector/?renderer=webgl&fit=contain&crossfade=0`);
+    try {
+      const first = await page.evaluate(async () => {
+        const f = await (window as any).stage.ready();
+        return { width: f.width, height: f.height };
+      });
+      assert.deepEqual(first, { width: 512, height: 512 });
+      const sample = await eventually(async () => {
+        const x = await sampleCanvas(page);
+        return drawn(x) && x;
+      }, 15_000, 'the WEBGL projector to draw');
+      // 640x400 window, square frame contained: black bars left and right (120 px = 3 of 16
+      // columns each), picture in between, upright and not offset by WEBGL's centred origin
+      const column = (c: number) => sample.grid.filter((_, i) => i % 16 === c).reduce((a, b) => a + b, 0) / 16;
+      for (const c of [0, 1, 2, 13, 14, 15]) assert.ok(column(c) < 2, `column ${c} is a black bar (${column(c).toFixed(1)})`);
+      for (const c of [3, 7, 8, 12]) assert.ok(column(c) > 8, `column ${c} shows the frame (${column(c).toFixed(1)})`);
+      await page.screenshot({ path: artifact('sketch-projector-webgl-contain.png') });
+      assert.deepEqual(errors, []);
+    } finally {
+      await page.close();
+    }
+  });
 
   test('the example at the top of sketches/lib/README.md runs as written', async () => {
     const readme = readFileSync(new URL('../../sketches/lib/README.md', import.meta.url), 'utf8');
@@ -80,7 +114,7 @@ describe('sketches', { skip: !hasChromium() && 'chromium not installed', timeout
     const { page, errors } = await openPage(browser, `${server.url}/sketches/`);
     try {
       const links = await page.$$eval('a', (as) => as.map((a) => (a as HTMLAnchorElement).href));
-      for (const name of ['projector', 'feedback', 'kaleidoscope', 'grid', 'typography']) {
+      for (const name of ['projector', 'feedback', 'kaleidoscope', 'grid', 'typography', 'viewer']) {
         const href = links.find((l) => l.endsWith(`/sketches/${name}/`));
         assert.ok(href, `link to ${name}`);
         const res = await fetch(href);

@@ -1,14 +1,15 @@
-// A stage driven by hand (stage.produce(dt) in a loop, no timers) with steering attached, for
-// deterministic steering tests and the steering benchmark.
+// A stage driven by hand (stage.produce(dt) in a loop, no timers) with the live server's
+// performance attached (performance.ts), for deterministic steering tests and the steering benchmark.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { writeFixtureModel, type FixtureModelOptions } from '../fixtures/onnx.ts';
 import { loadModel, type Model } from '../../server/model/load.ts';
 import { Stage } from '../../server/stage.ts';
-import { PresetStore, Presets } from '../../server/presets.ts';
-import { Steering, type SteeringOptions } from '../../server/steer/steering.ts';
-import { Scheduler } from '../../server/steer/schedule.ts';
+import { PresetStore } from '../../server/presets.ts';
+import { attachPerformance } from '../../server/performance.ts';
+import type { Steering, SteeringOptions } from '../../server/steer/steering.ts';
+import type { Scheduler } from '../../server/steer/schedule.ts';
 import type { Frame } from '../../server/frames/frame.ts';
 
 export interface DrivenStage {
@@ -34,19 +35,16 @@ export async function fixtureModel(opts: FixtureModelOptions = {}): Promise<{ mo
 /** `fps` is the stage's own rate, for tests that start its loop (0 = uncapped); run() takes its own. */
 export async function drivenStage(model: Model, opts: { seed?: number; presets?: string; steering?: SteeringOptions; fps?: number } = {}): Promise<DrivenStage> {
   const stage = new Stage({ model, presets: new PresetStore(opts.presets ?? path.join(tmpdir(), 'latentstage-no-presets')), seed: opts.seed ?? 1, fps: opts.fps ?? 30 });
-  const steering = stage.use(await Steering.attach(stage, { live: false, ...opts.steering }));
-  const scheduler = stage.use(new Scheduler(stage));
-  stage.use(new Presets(stage.presets, stage));
+  const performance = await attachPerformance(stage, { steering: { live: false, ...opts.steering } });
   return {
     stage,
-    steering,
-    scheduler,
+    steering: performance.steering,
+    scheduler: performance.scheduler,
     async run(n, { search = true, fps = 30 } = {}) {
       const frames: Frame[] = [];
       for (let i = 0; i < n; i++) {
         frames.push(await stage.produce(1 / fps));
-        await stage.idle();
-        if (search) await steering.searchStep();
+        await performance.settle(search);
       }
       return frames;
     },

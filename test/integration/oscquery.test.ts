@@ -3,6 +3,9 @@
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import WebSocket from 'ws';
+import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import Bonjour from 'bonjour-service';
 import { DiscoveredService } from 'oscquery';
 import { startTestServer, waitFor, type TestServer } from '../helpers/server.ts';
@@ -123,6 +126,11 @@ describe('OSCQuery', () => {
     await client.message('/ls/mod/input', { type: 's', value: 'fader3' }, { type: 'f', value: 1 });
     await waitFor(() => (server.stage.engine.mod.inputs['osc:fader3'] ?? 0) === 1, 5000, 'the OSC input');
     assert.equal(server.stage.engine.mod.routes[0].source, 'osc:fader3');
+    assert.equal(server.stage.engine.mod.hold['osc:fader3'], undefined, 'the default hold (3 s)');
+    // a controller that sends only on change holds its value longer
+    await client.message('/ls/mod/input', { type: 's', value: 'fader3' }, { type: 'f', value: 0.5 }, { type: 'f', value: 600 });
+    await waitFor(() => server.stage.engine.mod.hold['osc:fader3'] === 600, 5000, 'the hold sent with the value');
+    assert.equal(server.stage.engine.mod.inputs['osc:fader3'], 0.5);
     await client.message('/ls/mod/clear');
     await waitFor(() => server.stage.engine.mod.routes.length === 0, 5000, 'routes cleared');
   });
@@ -177,5 +185,56 @@ describe('OSCQuery over mDNS', async () => {
       browser.destroy();
       await server.stop();
     }
+  });
+});
+
+describe('OSCQuery with a controller mapping', () => {
+  let server: TestServer;
+  let qport: number;
+  let client: RawClient;
+  let dir: string;
+
+  before(async () => {
+    dir = mkdtempSync(path.join(tmpdir(), 'latentstage-oscq-map-'));
+    const map = path.join(dir, 'osc-map.json');
+    writeFileSync(
+      map,
+      JSON.stringify({
+        '/1/fader1': { param: 'speed', range: [0, 2], curve: 'exp' },
+        '/1/toggle2': { param: 'mode', value: 'loop' },
+        '/2/push1': { command: { type: 'seed', seed: 7 } },
+        '/3/xy': { params: ['speed', { param: 'truncation', range: [0, 1.5] }] },
+        '/2/push2': { alias: '/beat', args: [1] },
+      }),
+    );
+    server = await startTestServer({ fps: 30, osc: { port: 0, map, query: { port: 0, advertise: false } } });
+    qport = server.oscQuery!.port;
+    client = await rawClient((server.stage.state().osc as { port: number }).port);
+  });
+  after(async () => {
+    await client?.close();
+    await server?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('controller addresses that work over OSC are listed, with what they move, and their values follow', async () => {
+    const { body: root } = await get(qport, '/');
+    const fader = root.CONTENTS['1']?.CONTENTS?.fader1;
+    assert.ok(fader, '/1/fader1 is in the tree');
+    assert.equal(fader.FULL_PATH, '/1/fader1');
+    assert.equal(fader.TYPE, 'f');
+    assert.equal(fader.ACCESS, 3);
+    assert.deepEqual(fader.RANGE, [{ MIN: 0, MAX: 1 }]);
+    assert.match(fader.DESCRIPTION, /speed/);
+    assert.equal(root.CONTENTS['3'].CONTENTS.xy.TYPE, 'ff');
+    assert.match(root.CONTENTS['1'].CONTENTS.toggle2.DESCRIPTION, /mode.*loop/);
+    assert.match(root.CONTENTS['2'].CONTENTS.push1.DESCRIPTION, /seed/);
+    assert.match(root.CONTENTS['2'].CONTENTS.push2.DESCRIPTION, /\/ls\/beat/);
+    assert.deepEqual((await get(qport, '/1/toggle2?VALUE')).body, { VALUE: [0] });
+
+    await client.message('/1/fader1', { type: 'f', value: 1 });
+    await waitFor(() => server.stage.state().params.speed === 2, 5000, 'speed from the mapped fader');
+    const v = (await get(qport, '/1/fader1?VALUE')).body.VALUE[0];
+    assert.ok(Math.abs(v - 1) < 1e-9, `the fader's value follows: ${v}`);
   });
 });

@@ -3,7 +3,7 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { writeFixtureModel } from '../fixtures/onnx.ts';
@@ -16,6 +16,18 @@ import { ROOT } from '../../server/server.ts';
 function walkLines(file: string): number {
   try {
     return statSync(file).size;
+  } catch {
+    return 0;
+  }
+}
+
+/** Fragments (moof boxes) written to a fragmented MP4 so far. */
+function fragments(file: string): number {
+  try {
+    const b = readFileSync(file);
+    let n = 0;
+    for (let i = b.indexOf('moof'); i >= 0; i = b.indexOf('moof', i + 4)) n++;
+    return n;
   } catch {
     return 0;
   }
@@ -66,7 +78,9 @@ describe('crash safety', () => {
     // Two flushes of the walk and at least two 1 s video fragments.
     const header = walkLines(walkFile);
     await waitFor(() => walkLines(walkFile) > header, 10000, 'walk flush');
-    await new Promise((r) => setTimeout(r, 2500));
+    // a second fragment started: the first (1 s, 30 frames) is complete on disk
+    await waitFor(() => fragments(video) >= 3, 20000, 'three video fragments');
+    await waitFor(async () => (await readWalk(walkFile)).frames.length >= 45, 20000, '45 frames in the walk file');
     killGroup();
     await new Promise((r) => (child!.exitCode !== null || child!.signalCode !== null ? r(null) : child!.once('exit', r)));
     assert.equal(child.signalCode, 'SIGKILL');

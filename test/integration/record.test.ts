@@ -11,7 +11,6 @@ import { writeFixtureModel } from '../fixtures/onnx.ts';
 import { readWalk } from '../../server/record/walk-file.ts';
 import { main } from '../../server/cli.ts';
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Run the CLI in-process; returns the exit code and what it printed to stderr. */
 async function cli(args: string[]): Promise<{ code: number; err: string }> {
@@ -54,7 +53,8 @@ describe('recording through the running server', () => {
     assert.equal(start.body.recording.active, true);
     assert.equal(start.body.recording.name, 'set1');
     assert.equal(start.body.recording.walk, path.join(rec, 'set1.walk.jsonl'));
-    await sleep(2500);
+    // record for 2.5 s of the walk (engine time follows the wall clock on a live stage)
+    await waitFor(() => s.stage.engine.time >= start.body.time + 2.5, 20000, '2.5 s of recording');
     await waitFor(() => s.stage.state().recording!.frames > 5, 10000, 'recorded frames');
     const stop = await s.command({ type: 'record.stop' });
     const wall = (performance.now() - t0) / 1000;
@@ -91,7 +91,7 @@ describe('recording through the running server', () => {
     const start = await s.command({ type: 'record.start', size: 96 });
     assert.equal(start.status, 200, JSON.stringify(start.body));
     assert.match(start.body.recording.name, /^walk-\d{8}-\d{6}$/);
-    await sleep(1200);
+    await waitFor(() => s.stage.state().recording!.videoFrames >= 10, 20000, 'ten video frames');
     const stop = await s.command({ type: 'record.stop' });
     const video = await decodeVideo(stop.body.recording.video);
     assert.equal(video.width, 96);

@@ -196,7 +196,7 @@ describe('live server', () => {
       last = h.index;
       received++;
     });
-    await new Promise((r) => setTimeout(r, 2000));
+    await waitFor(() => received >= 40, 30_000, 'the reading viewer to get 40 frames');
     ws.close();
     const produced = s.stage.engine.frame - produced0;
     assert.ok(produced > 10, `server kept producing frames (${produced})`);

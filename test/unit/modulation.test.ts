@@ -75,6 +75,8 @@ describe('modulation', () => {
         { type: 'mod.input', values: { 'cc:74': 0.5 } },
       ],
       30: [{ type: 'mod.input', values: { 'audio:low': 1, 'cc:74': 1 } }],
+      // the audio page keeps sending (an input left alone goes stale: modulation-stale.test.ts)
+      ...Object.fromEntries([60, 90, 120, 150].map((f) => [f, [{ type: 'mod.input', values: { 'audio:low': 1 } }]])),
     });
     assert.ok(Math.abs(frames[10].params.speed - (0.3 + 2 * 0.25)) < 1e-12, 'exp curve: 0.5 -> 0.25');
     assert.equal(frames[40].params.speed, 2.3);

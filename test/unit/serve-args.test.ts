@@ -28,3 +28,21 @@ test('workers by default: one using every core when capped, two sharing the core
   assert.deepEqual(planWorkers({ fps: 60, cores: 8, workers: 4 }), { workers: 4, threads: 2 });
   assert.deepEqual(planWorkers({ fps: 0, cores: 2, threads: 2 }), { workers: 2, threads: 2 });
 });
+
+test('--runtime picks the runtime, --device takes mps; the torch options are flags; bad values fail with the flag named', () => {
+  const o = parseServeArgs(['--runtime', 'torch', '--device', 'mps', '--fp16', '--cuda-graphs']);
+  assert.equal(o.runtime, 'torch');
+  assert.equal(o.device, 'mps');
+  assert.equal(o.fp16, true);
+  assert.equal(o['cuda-graphs'], true);
+  assert.equal(o.compile, undefined);
+  assert.equal(parseServeArgs([]).runtime, undefined);
+  assert.throws(() => parseServeArgs(['--runtime', 'jax']), /--runtime must be one of onnx, tfjs, torch/);
+  assert.throws(() => parseServeArgs(['--fp16=yes']), /fp16/);
+});
+
+test('--steer picks how prompts steer; an unknown path fails with the choices named', () => {
+  assert.equal(parseServeArgs(['--steer', 'bank']).steer, 'bank');
+  assert.equal(parseServeArgs([]).steer, undefined);
+  assert.throws(() => parseServeArgs(['--steer', 'magic']), /--steer must be one of auto, prior, condition, bank, search/);
+});

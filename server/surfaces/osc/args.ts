@@ -56,3 +56,11 @@ export function toChoice<T extends string>(v: OscArg | undefined, values: readon
   }
   return values[i];
 }
+
+/** OSC type tags that a route requires (optional ones only when nothing is required). */
+export function typeTags(args: string): string {
+  const optional = [...args.matchAll(/\[([^\]]*)\]/g)].map((m) => m[1].trim());
+  const tag = (t: string) => t[0] ?? '';
+  const required = args.replace(/\[[^\]]*\]/g, ' ').split(/\s+/).filter(Boolean).map(tag).join('');
+  return required || (optional.length ? tag(optional[0]) : '');
+}

@@ -16,6 +16,7 @@ import type { OscRoute } from './table.ts';
 import { toNumber, toChoice } from './args.ts';
 import { describeIssues } from '../../zod-issues.ts';
 import { OSC_ADDRESS } from '../../schema-atoms.ts';
+import { typeTags } from './args.ts';
 
 export class OscMapError extends Error {}
 
@@ -103,14 +104,38 @@ function scaleOf(param: NumericParamName, own: Partial<z.infer<typeof faderSchem
   return s;
 }
 
+/** What OSCQuery shows for a mapped controller address. */
+export interface MappedAddress {
+  path: string;
+  /** OSC type tags of what it accepts. */
+  type: string;
+  description: string;
+  /** Per argument: the controller's range (faders) or values (buttons). */
+  range: ({ MIN: number; MAX: number } | { VALS: number[] })[];
+  /** The controller value that matches the state now, where it follows the state. */
+  value?: (s: PublicState) => TypedArg[];
+}
+
 export interface OscMap {
   /** Full address -> route. */
   routes: Map<string, OscRoute>;
+  /** Every mapped address, described for OSCQuery. */
+  described: MappedAddress[];
   /** Values to send mapped addresses so controllers follow the state. */
   feedback(state: PublicState): [string, TypedArg[]][];
 }
 
-function compile(address: string, entry: unknown, builtins: Map<string, OscRoute>, prefix: string): { route: OscRoute; follow?: (s: PublicState) => TypedArg[] } {
+const describeScale = (s: Scale) => `${s.param} ${s.range[0] + s.offset}..${s.range[1] + s.offset}${s.curve === 'linear' ? '' : ` (${s.curve})`}`;
+const button = { VALS: [0, 1] };
+
+interface Compiled {
+  route: OscRoute;
+  follow?: (s: PublicState) => TypedArg[];
+  description: string;
+  range: MappedAddress['range'];
+}
+
+function compile(address: string, entry: unknown, builtins: Map<string, OscRoute>, prefix: string): Compiled {
   if (typeof entry !== 'object' || entry === null || Array.isArray(entry)) throw new Error('an entry must be an object');
   const has = (k: string) => Object.hasOwn(entry, k);
   const parse = <T>(schema: z.ZodType<T>): T => {
@@ -127,6 +152,8 @@ function compile(address: string, entry: unknown, builtins: Map<string, OscRoute
     return {
       route: { ...base, args: '[f]', kind: 'queue', edge: 'rise', toCommand: () => ({ ...cmd }) },
       follow: (s) => [{ type: 'f', value: s.params[e.param] === value ? 1 : 0 }],
+      description: `Mapped: sets ${e.param} to ${value} (on a press; 1 while it is ${value})`,
+      range: [button],
     };
   }
   if (has('param')) {
@@ -135,6 +162,8 @@ function compile(address: string, entry: unknown, builtins: Map<string, OscRoute
     return {
       route: { ...base, args: 'f', kind: 'fader', toCommand: (args) => ({ type: 'set', [s.param]: scaleValue(s, toNumber(args[0], s.param)) }) },
       follow: (st) => [{ type: 'f', value: unscaleValue(s, st.params[s.param]) }],
+      description: `Mapped fader: ${describeScale(s)}`,
+      range: [{ MIN: Math.min(...s.in), MAX: Math.max(...s.in) }],
     };
   }
   if (has('params')) {
@@ -143,7 +172,7 @@ function compile(address: string, entry: unknown, builtins: Map<string, OscRoute
     return {
       route: {
         ...base,
-        args: 'f'.repeat(scales.length),
+        args: scales.map(() => 'f').join(' '),
         kind: 'fader',
         toCommand(args) {
           const cmd: Record<string, unknown> = { type: 'set' };
@@ -154,21 +183,28 @@ function compile(address: string, entry: unknown, builtins: Map<string, OscRoute
         },
       },
       follow: (st) => scales.map((s) => ({ type: 'f', value: unscaleValue(s, st.params[s.param]) })),
+      description: `Mapped: ${scales.map(describeScale).join(', ')} (one argument each)`,
+      range: scales.map((s) => ({ MIN: Math.min(...s.in), MAX: Math.max(...s.in) })),
     };
   }
   if (has('command')) {
     const e = parse(commandSchema);
     const cmd = parseCommand(e.command);
-    return { route: { ...base, args: '[f]', kind: 'queue', edge: 'rise', toCommand: () => structuredClone(cmd) } };
+    return { route: { ...base, args: '[f]', kind: 'queue', edge: 'rise', toCommand: () => structuredClone(cmd) }, description: `Mapped: sends ${JSON.stringify(cmd)} on a press`, range: [button] };
   }
   if (has('alias')) {
     const e = parse(aliasSchema);
     const target = builtins.get(prefix + e.alias);
     if (!target) throw new Error(`alias "${e.alias}" is not a built-in address (known: ${[...builtins.values()].map((r) => r.path).join(', ')})`);
-    if (!e.args) return { route: target };
+    const full = prefix + e.alias;
+    if (!e.args) return { route: target, description: `Mapped: same as ${full}. ${target.doc}`, range: [] };
     const fixed: OscArg[] = e.args;
     target.toCommand(fixed); // bad fixed args fail now, not on stage
-    return { route: { ...target, kind: target.kind === 'local' ? 'local' : 'queue', edge: 'rise', toCommand: () => target.toCommand(fixed) } };
+    return {
+      route: { ...target, args: '[f]', kind: target.kind === 'local' ? 'local' : 'queue', edge: 'rise', toCommand: () => target.toCommand(fixed) },
+      description: `Mapped: ${full} ${fixed.join(' ')} on a press`,
+      range: [button],
+    };
   }
   throw new Error('an entry needs one of "param", "params", "command" or "alias"');
 }
@@ -180,19 +216,22 @@ export function parseOscMap(json: unknown, builtins: Map<string, OscRoute>, pref
   if (entries.length > MAX_ENTRIES) throw new OscMapError(`${source}: at most ${MAX_ENTRIES} entries`);
   const routes = new Map<string, OscRoute>();
   const follows: [string, (s: PublicState) => TypedArg[]][] = [];
+  const described: MappedAddress[] = [];
   for (const [address, entry] of entries) {
     if (!OSC_ADDRESS.test(address)) throw new OscMapError(`${source}: "${address}": addresses must start with "/" and contain no spaces or #*,?[]{}`);
     if (builtins.has(address)) throw new OscMapError(`${source}: "${address}": is a built-in address; map a controller address instead`);
     try {
-      const { route, follow } = compile(address, entry, builtins, prefix);
+      const { route, follow, description, range } = compile(address, entry, builtins, prefix);
       routes.set(address, route);
       if (follow) follows.push([address, follow]);
+      described.push({ path: address, type: typeTags(route.args), description, range, value: follow });
     } catch (err) {
       throw new OscMapError(`${source}: "${address}": ${(err as Error).message}`);
     }
   }
   return {
     routes,
+    described,
     feedback: (state) => follows.map(([a, f]) => [a, f(state)]),
   };
 }

@@ -1,7 +1,7 @@
 // OSCQuery: the OSC address space described over HTTP, so TouchOSC, Chataigne or Vezér discover
 // latentstage instead of having the addresses typed in. Generated from the same table as the OSC
-// surface (osc-table.ts): every accepted address with its type tags, range, current value and
-// description. Implements the OSCQuery proposal's HTTP JSON tree, ?HOST_INFO, attribute queries
+// surface (osc-table.ts) and its controller mapping (map.ts): every accepted address with its
+// type tags, range, current value and description. Implements the OSCQuery proposal's HTTP JSON tree, ?HOST_INFO, attribute queries
 // (?VALUE, ?RANGE, ...) and the LISTEN extension (a websocket on the same port: clients send
 // {"COMMAND":"LISTEN","DATA":"/ls/speed"} and receive OSC-encoded value updates as binary
 // messages). mDNS advertises _oscjson._tcp (and the OSC port as _osc._udp), best-effort: without
@@ -19,6 +19,10 @@ import { numericParams, enumParams, type NumericParamName } from '../../params.t
 import { bpm as bpmSchema } from '../../schema-atoms.ts';
 import { oscRoutes, type OscRoute } from './table.ts';
 import { encodeMessage, type TypedArg } from './wire.ts';
+import { typeTags } from './args.ts';
+import type { OscMap } from './map.ts';
+
+export { typeTags };
 
 export interface OscQueryOptions {
   /** TCP port of the OSCQuery HTTP/websocket server; 0 picks a free one. */
@@ -32,6 +36,8 @@ export interface OscQueryOptions {
   advertise?: boolean;
   /** Service name (default "latentstage on HOSTNAME"). */
   name?: string;
+  /** The controller mapping, whose addresses are listed beside the built-in ones. */
+  map?: OscMap | null;
   log: Logger;
 }
 
@@ -49,14 +55,6 @@ interface Method {
   description: string;
   range?: ({ MIN?: number; MAX?: number; VALS?: unknown[] } | null)[];
   value?: (s: PublicState) => TypedArg[] | null;
-}
-
-/** OSC type tags that a route requires (optional ones only when nothing is required). */
-export function typeTags(args: string): string {
-  const optional = [...args.matchAll(/\[([^\]]*)\]/g)].map((m) => m[1].trim());
-  const tag = (t: string) => t[0] ?? '';
-  const required = args.replace(/\[[^\]]*\]/g, ' ').split(/\s+/).filter(Boolean).map(tag).join('');
-  return required || (optional.length ? tag(optional[0]) : '');
 }
 
 function recordingActive(s: PublicState): boolean {
@@ -105,8 +103,12 @@ function describe(r: OscRoute, path: string): Method {
   return m;
 }
 
-export function oscQueryMethods(prefix: string): Method[] {
-  return oscRoutes().map((r) => describe(r, prefix + r.path));
+export function oscQueryMethods(prefix: string, map?: OscMap | null): Method[] {
+  const builtin = oscRoutes().map((r) => describe(r, prefix + r.path));
+  const mapped = (map?.described ?? []).map(
+    (m): Method => ({ path: m.path, type: m.type, access: m.value ? 3 : 2, description: m.description, range: m.range.length ? m.range : undefined, value: m.value }),
+  );
+  return [...builtin, ...mapped];
 }
 
 interface Node {
@@ -162,7 +164,7 @@ function reachable(host: string): string {
 }
 
 export async function startOscQuery(stage: FeatureHost, opts: OscQueryOptions): Promise<OscQuery> {
-  const methods = oscQueryMethods(opts.prefix);
+  const methods = oscQueryMethods(opts.prefix, opts.map);
   const byPath = new Map(methods.map((m) => [m.path, m]));
   const name = opts.name ?? `latentstage on ${os.hostname()}`;
   const json = (res: http.ServerResponse, status: number, body: unknown) => {

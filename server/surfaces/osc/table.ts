@@ -1,6 +1,6 @@
 // The OSC address table, generated from the command vocabulary and the parameter table: every
 // numeric and enum parameter gets an address, so a new parameter is playable over OSC at once.
-// The README table comes from oscTableMarkdown().
+// The address table in server/surfaces/osc/README.md comes from oscTableMarkdown() (npm run docs).
 import { numericParams, numericParamNames, enumParams } from '../../params.ts';
 import type { OscArg } from './wire.ts';
 import { toNumber, toInt, toText, toLevel, toChoice, OscArgError } from './args.ts';
@@ -144,13 +144,14 @@ export function oscRoutes(): OscRoute[] {
     },
     {
       path: '/mod/input',
-      args: 's f',
+      args: 's f [f hold]',
       kind: 'queue',
       command: 'mod.input',
-      doc: 'Feed a modulation input: `/ls/mod/input fader3 0.7` sets `osc:fader3` (0 to 1) for routes that use it.',
+      doc: 'Feed a modulation input: `/ls/mod/input fader3 0.7` sets `osc:fader3` (0 to 1) for routes that use it. It releases to 0 after 3 s without a new value, or after `hold` seconds (`/ls/mod/input fader3 0.7 3600` for a controller that sends only on change).',
       toCommand(args) {
         need(args, 2, 'input name and value');
-        return { type: 'mod.input', values: { [`osc:${toText(args[0], 'input name')}`]: toNumber(args[1], 'input value') } };
+        const values = { [`osc:${toText(args[0], 'input name')}`]: toNumber(args[1], 'input value') };
+        return args.length > 2 ? { type: 'mod.input', values, hold: toNumber(args[2], 'hold') } : { type: 'mod.input', values };
       },
     },
     {

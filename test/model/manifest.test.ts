@@ -100,3 +100,24 @@ test('an ONNX generator with NHWC output hands out the same NCHW images as its N
     await nchw.runtime.close();
   }
 });
+
+test('--runtime torch needs the folder\'s PyTorch weights; a torch folder can still run on onnx', async () => {
+  const { withRuntime } = await import('../../server/model/load.ts');
+  const base = JSON.parse(JSON.stringify(validManifestForRuntime()));
+  assert.throws(() => withRuntime(base, 'torch'), /no PyTorch weights.*--runtime torch/);
+  const withTorch = { ...base, torch: { generator: { arch: 'stylegan2', config: {}, weights: 'torch/generator.pt' } } };
+  assert.equal(withRuntime(withTorch, 'torch').runtime, 'torch');
+  assert.equal(withRuntime({ ...withTorch, runtime: 'torch' }, 'onnx').runtime, 'onnx');
+  assert.equal(withRuntime(base, undefined), base);
+  assert.throws(() => withRuntime(base, 'tfjs'), /onnx model folder: --runtime tfjs cannot run it/);
+});
+
+function validManifestForRuntime() {
+  return {
+    format: 'latentstage/1' as const,
+    id: 'm',
+    name: 'm',
+    resolution: { width: 8, height: 8 },
+    generator: { file: 'g.onnx', z: { input: 'z', dim: 4 }, output: { name: 'image', layout: 'NCHW' as const, range: [-1, 1] as [number, number] } },
+  };
+}

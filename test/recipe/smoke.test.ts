@@ -1,5 +1,6 @@
 // The Python training recipe's smoke tests: a few steps on a handful of images, end to end to ONNX.
-// They run when PyTorch and the recipe's dataset caches are present; otherwise they say why they skipped.
+// They need PyTorch and the recipe's dataset caches: `npm run test:recipe` (the recipe tier, which
+// .ci/recipe runs after building the caches) fails without them; run alone, they say why they skip.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -22,7 +23,10 @@ function why(): string | null {
   return null;
 }
 
+/** In the recipe tier a missing prerequisite is a failure, not a skip. */
+const required = process.env.LATENTSTAGE_TEST_TIER === 'recipe';
 const reason = why();
+if (reason && required) test('the recipe tier has its prerequisites', () => assert.fail(`${reason} (see .ci/recipe)`));
 
 test('train.py --smoke trains a few steps and exports a loadable model folder', { skip: reason ? `recipe smoke test skipped: ${reason}` : false, timeout: 300_000 }, async () => {
   const tmp = mkdtempSync(path.join(tmpdir(), 'ls-recipe-'));
@@ -47,6 +51,7 @@ function refinerWhy(): string | null {
   return null;
 }
 const refinerReason = refinerWhy();
+if (refinerReason && required && !reason) test('the recipe tier has the 256 px art cache', () => assert.fail(`${refinerReason} (see .ci/recipe)`));
 
 test('refiner.py --smoke trains a few steps and adds a working refiner to a model folder', { skip: refinerReason ? `refiner smoke test skipped: ${refinerReason}` : false, timeout: 300_000 }, async () => {
   const tmp = mkdtempSync(path.join(tmpdir(), 'ls-refiner-'));

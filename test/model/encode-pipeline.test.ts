@@ -183,8 +183,9 @@ async function runStage(opts: { fps: number; count: number; delay: (call: number
   stage.start();
   await waitFor(() => indexes.length >= opts.count, 10000, `${opts.count} frames`);
   await stage.stop();
-  const skipped = (await stage.metrics.skipped.get()).values.reduce((n, v) => n + v.value, 0);
-  return { indexes, most, skipped };
+  const values = (await stage.metrics.skipped.get()).values;
+  const skippedBy = (cause: string) => values.filter((v) => v.labels.cause === cause).reduce((n, v) => n + v.value, 0);
+  return { indexes, most, skipped: { runtime: skippedBy('runtime'), loop: skippedBy('loop') } };
 }
 
 const inOrder = (indexes: number[]) => {
@@ -213,6 +214,11 @@ test('capped, a frame that runs long does not hold back the next slot: it starts
   // the fourth frame stalls for more than two slots at 20 fps (a stalled core)
   const { indexes, most, skipped } = await runStage({ fps: 20, count: 10, delay: (call) => (call === 3 ? 110 : 4) });
   assert.ok(most >= 2, 'the next slot started while the long frame was still running');
-  assert.equal(skipped, 0, 'no slot was skipped');
-  assert.deepEqual(indexes.slice(0, 10), [...Array(10).keys()].map((i) => indexes[0] + i), 'every slot, in order');
+  assert.equal(skipped.runtime, 0, 'no slot was skipped for the runtime');
+  // A busy machine may wake the loop late (skips caused by the loop, counted apart): those are the
+  // only gaps allowed between the published frames.
+  const first = indexes.slice(0, 10);
+  inOrder(first);
+  const gaps = first.at(-1)! - first[0]! - (first.length - 1);
+  assert.ok(gaps <= skipped.loop, `every slot but the ${skipped.loop} the loop woke late for: ${first.join(',')}`);
 });
