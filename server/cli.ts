@@ -195,11 +195,20 @@ async function serve(args: string[]): Promise<void> {
   if (server.oscQuery) lines.push(`  OSCQuery       http://${osc?.host ?? o.host ?? '127.0.0.1'}:${server.oscQuery.port}/`);
   if (token) lines.push(`  control token  ${token}  (open ${url}/?token=${token} once; the page remembers it)`);
   console.log(lines.join('\n'));
+  // SIGTERM / Ctrl-C: recordings finalised, streams ended, sockets closed, within SHUTDOWN_MS; a
+  // second signal (or a shutdown that hangs) exits at once.
   let stopping = false;
   const stop = (signal: string) => {
-    if (stopping) return;
+    if (stopping) {
+      server.log.warn(`${signal} again: exiting now`);
+      process.exit(1);
+    }
     stopping = true;
     server.log.info(`${signal}: shutting down`);
+    setTimeout(() => {
+      server.log.error(`shutdown took more than ${SHUTDOWN_MS / 1000} s: exiting now`);
+      process.exit(1);
+    }, SHUTDOWN_MS).unref();
     server.close().then(
       () => process.exit(0),
       () => process.exit(1),
@@ -208,6 +217,9 @@ async function serve(args: string[]): Promise<void> {
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
 }
+
+/** The longest a signalled shutdown may take before the process exits regardless (ms). */
+const SHUTDOWN_MS = 4500;
 
 async function render(args: string[]): Promise<void> {
   try {

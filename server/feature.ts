@@ -33,6 +33,7 @@ import type { Preset } from './preset-schema.ts';
 import type { FeatureState, PublicState } from './state.ts';
 import type { Model } from './model/load.ts';
 import type { Metrics } from './metrics.ts';
+import type { Faults } from './faults.ts';
 import type { Frame } from './frames/frame.ts';
 
 export type { FeatureState, PublicState } from './state.ts';
@@ -60,6 +61,8 @@ export interface FeatureHost {
   /** The walk's state; changes go through dispatch/enqueue. */
   readonly engine: EngineState;
   readonly metrics: Metrics;
+  /** What is degraded: a feature raises and clears the faults it owns (see faults.ts). */
+  readonly faults: Faults;
   /** Target frames per second (0: uncapped) and the rate measured over the last second. */
   readonly targetFps: number;
   readonly fps: number;

@@ -39,6 +39,8 @@ export function createMetrics() {
       labelNames: ['cause'],
       registers: [registry],
     }),
+    nonFinite: new Counter({ name: 'latentstage_frames_nonfinite_total', help: 'Frames whose model output held NaN or infinite values: never sent, the last good frame stays up', registers: [registry] }),
+    frameFailures: new Counter({ name: 'latentstage_frame_failures_total', help: 'Frames that failed to generate (the loop retries with backoff, holding the last frame)', registers: [registry] }),
     fps: new Gauge({ name: 'latentstage_fps', help: 'Measured frames per second (last second)', registers: [registry] }),
     targetFps: new Gauge({ name: 'latentstage_target_fps', help: 'Target frames per second (0 = uncapped)', registers: [registry] }),
     frameTime: new Histogram({

@@ -242,21 +242,46 @@ async function assemble(opts: ServerOptions, { log, host, token, access, jpegQua
   return { url, port, host, token, stage, http, log, recorder, streamer, steering, scheduler, osc, oscQuery, close };
 }
 
+/** A restarted runtime worker's fault clears once it has run this long without crashing (ms). */
+const RUNTIME_STABLE_MS = 10_000;
+
 /**
- * Report runtime worker crashes (log, /metrics, state.runtime) while it restarts; the stage retries
- * by itself. A feature with a status and nothing else.
+ * Report runtime worker crashes (log, /metrics, state.runtime, the `runtime` fault) while it
+ * restarts or holds; the stage retries by itself. A feature with a status and a timer.
  */
 function watchWorker(stage: Stage, runtime: WorkerRuntime | RuntimePool | TorchRuntime, log: Logger): Feature {
   const what = runtime instanceof TorchRuntime ? 'torch runtime child process' : 'runtime worker';
+  let stable: NodeJS.Timeout | null = null;
+  const unstable = () => {
+    if (stable) clearTimeout(stable);
+    stable = null;
+  };
   runtime.on('crash', (err) => {
+    unstable();
     stage.metrics.runtimeCrashes.inc();
     log.error({ err }, `${what} crashed; restarting it`);
+    stage.faults.raise('runtime', `the ${what} crashed (${err.message}); restarting it, the last frame stays up meanwhile`);
     stage.publish();
+  });
+  if (!(runtime instanceof TorchRuntime)) runtime.on('held', (err: Error, ms: number) => {
+    unstable();
+    const why = `the runtime worker keeps crashing (last: ${err.message}): holding the last frame, next try in ${Math.round(ms / 1000)} s`;
+    log.error({ err }, why);
+    stage.faults.raise('runtime', why, 0);
   });
   runtime.on('restart', () => {
     log.info(`${what} restarted`);
+    unstable();
+    stable = setTimeout(() => {
+      stable = null;
+      if (runtime.state === 'running') stage.faults.clear('runtime');
+    }, RUNTIME_STABLE_MS);
+    stable.unref();
     stage.publish();
   });
-  runtime.on('restartFailed', (err) => log.error({ err }, `${what} could not restart; trying again`));
-  return { name: 'runtime', status: () => ({ runtime: { worker: runtime.state, crashes: runtime.crashes } }) };
+  runtime.on('restartFailed', (err) => {
+    log.error({ err }, `${what} could not restart; trying again`);
+    stage.faults.raise('runtime', `the ${what} cannot restart (${err.message}); trying again with backoff`);
+  });
+  return { name: 'runtime', status: () => ({ runtime: { worker: runtime.state, crashes: runtime.crashes } }), close: unstable };
 }

@@ -16,6 +16,14 @@ import type { CoreState, PublicState } from './state.ts';
 import type { Model } from './model/load.ts';
 import type { Params } from './params.ts';
 import { summarizeKeys, type KeySummary } from './key-summary.ts';
+import { Faults } from './faults.ts';
+
+/** Waits before retrying after consecutive frame failures (ms); the last repeats. */
+const FAILURE_BACKOFF = [100, 250, 500, 1000, 2000];
+/** Consecutive failures before the frames fault is raised (a crash fails the one or two frames in flight). */
+const FAILURES_TO_REPORT = 3;
+/** A NaN fault clears once this long passed without a NaN frame (ms). */
+const NAN_QUIET_MS = 5000;
 
 export interface StageOptions {
   model: Model;
@@ -35,6 +43,7 @@ export class Stage extends EventEmitter<StageEvents> implements FeatureHost {
   readonly model: Model;
   readonly presets: PresetStore;
   readonly metrics: Metrics;
+  readonly faults: Faults;
   readonly targetFps: number;
   /** The walk's state. Read-only from outside: changes go through dispatch/enqueue. */
   get engine(): EngineState {
@@ -64,6 +73,9 @@ export class Stage extends EventEmitter<StageEvents> implements FeatureHost {
   private runtimeBehind = false;
   /** Settles once the frame stepped last has published (or failed): the next one's turn. */
   private published: Promise<void> = Promise.resolve();
+  /** Frames failed in a row (reset by a good one), and when the last NaN frame was replaced. */
+  private failures = 0;
+  private lastNonFinite = -Infinity;
 
   constructor(opts: StageOptions) {
     super();
@@ -75,6 +87,8 @@ export class Stage extends EventEmitter<StageEvents> implements FeatureHost {
     this.walk = createEngine({ dim: m.generator.z.dim, conditionDim: m.generator.condition?.dim, seed: opts.seed ?? 1, params: opts.params });
     this.metrics = createMetrics();
     this.metrics.targetFps.set(this.targetFps);
+    this.faults = new Faults(this.metrics.registry);
+    this.faults.onChange = () => this.publish();
     for (const key of Object.keys(this.coreState())) this.stateKeys.set(key, 'the stage');
   }
 
@@ -217,6 +231,7 @@ export class Stage extends EventEmitter<StageEvents> implements FeatureHost {
       prompt: { text: e.prompt.text, fade: e.prompt.fade, strength: e.prompt.strength },
       keyframes: summarizeKeys(e.keys),
       viewers: this.viewers,
+      faults: this.faults.list(),
     };
   }
 
@@ -307,6 +322,7 @@ export class Stage extends EventEmitter<StageEvents> implements FeatureHost {
 
   private tick(): void {
     if (!this.running) return;
+    if (this.failures > 0 && this.making.size > 0) return; // the frame being retried wakes the loop
     let frames = 1;
     let dt: number;
     const elapsed = performance.now() - this.t0;
@@ -333,8 +349,9 @@ export class Stage extends EventEmitter<StageEvents> implements FeatureHost {
     const done = this.produce(dt, frames).then(
       () => this.schedule(0),
       (err) => {
-        this.schedule(100); // first: a throwing 'failure' listener must not stop the loop
-        this.emit('failure', err as Error);
+        // first: a throwing 'failure' listener must not stop the loop
+        this.schedule(FAILURE_BACKOFF[Math.min(this.failures, FAILURE_BACKOFF.length - 1)]);
+        this.failed(err as Error);
       },
     );
     this.making.add(done);
@@ -344,7 +361,30 @@ export class Stage extends EventEmitter<StageEvents> implements FeatureHost {
     // Capped, the next slot's frame starts on time even while this one runs long (a stalled core,
     // a pause of the event loop): it waits in the runtime, not behind this frame's round trip.
     // A finished frame leaves the set before its scheduled tick runs (a microtask before setImmediate).
-    if (this.making.size < this.lanesInFlight()) this.schedule(0);
+    // (while frames fail, one at a time: each failure waits out its backoff)
+    if (this.making.size < this.lanesInFlight() && this.failures === 0) this.schedule(0);
+  }
+
+  /**
+   * A frame failed: retry with backoff (100 ms growing to 2 s, never a tight loop) while viewers,
+   * the MJPEG stream and recordings keep the last good frame, and say so after a few in a row.
+   */
+  private failed(err: Error): void {
+    this.failures++;
+    this.metrics.frameFailures.inc();
+    if (this.failures >= FAILURES_TO_REPORT) {
+      const wait = FAILURE_BACKOFF[Math.min(this.failures - 1, FAILURE_BACKOFF.length - 1)] / 1000;
+      this.faults.raise('frames', `frames are failing (${err.message.split('\n')[0].slice(0, 200)}): holding the last frame, retrying every ${wait} s`);
+    }
+    this.emit('failure', err);
+  }
+
+  /** A frame came out well: failures are over; a NaN fault ends after a quiet while. */
+  private succeeded(now: number): void {
+    this.failures = 0;
+    if (this.faults.has('frames') && now - this.lastNonFinite > NAN_QUIET_MS) {
+      this.faults.clear('frames');
+    }
   }
 
   /** Frames in the making at once: two per runtime lane. */
@@ -368,6 +408,14 @@ export class Stage extends EventEmitter<StageEvents> implements FeatureHost {
     try {
       const made = await runFrame(this.model.runtime, z, condition, measure?.embed ?? false);
       await turn;
+      if (made.finite === false) {
+        // never shown: viewers, the MJPEG stream and recordings keep the last good frame
+        this.lastNonFinite = performance.now();
+        this.failures = 0;
+        this.metrics.nonFinite.inc();
+        this.faults.raise('frames', "the model's output is NaN or infinite: such frames are replaced by the last good frame (count says how many)");
+        return this.latest ?? new Frame({ index: state.frame, time: state.time, readyAt: performance.now(), similarity: NaN }, Buffer.alloc(width * height * 3), width, height);
+      }
       const similarity = measure ? measure.score(made.embedding) : NaN;
       const now = performance.now();
       const frame = new Frame({ index: state.frame, time: state.time, readyAt: now, similarity }, made.rgb, width, height, { z, condition, dt, frames, state });
@@ -375,6 +423,7 @@ export class Stage extends EventEmitter<StageEvents> implements FeatureHost {
       this.metrics.frames.inc();
       this.metrics.frameTime.observe((now - started) / 1000);
       this.measure(now);
+      this.succeeded(now);
       this.emit('frame', frame);
       return frame;
     } finally {

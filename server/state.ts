@@ -48,11 +48,18 @@ export interface RecordingState {
 }
 
 export interface StreamState {
+  /** On from stream.start until stream.stop, reconnecting included. */
   active: boolean;
+  /** connecting (ffmpeg started, not yet up for a few seconds), live, reconnecting (waiting for the next attempt), stopped. */
+  status: 'connecting' | 'live' | 'reconnecting' | 'stopped';
   /** The target with any stream key / secret masked. */
   url: string | null;
   startedAt: string | null;
+  /** Frames sent, all connections together. */
   frames: number;
+  /** Reconnect attempts since the stream was last up (0 while live). */
+  attempts: number;
+  /** Why the last connection failed (kept until the stream is up again). */
   error?: string;
 }
 
@@ -86,7 +93,7 @@ export interface MidiMapStatus {
   error?: string;
 }
 
-export type WorkerState = 'starting' | 'running' | 'restarting' | 'closed';
+export type WorkerState = 'starting' | 'running' | 'restarting' | 'held' | 'closed';
 
 /** Every feature's part of PublicState, by key. A stage without the feature has no such key. */
 export interface FeatureState {
@@ -124,6 +131,23 @@ export interface CoreState {
   /** Keyframes in brief (count, seeds, hash); the full list is at GET /api/keys. */
   keyframes: KeySummary;
   viewers: number;
+  /** What is degraded now, and since when (see faults.ts); empty when all is well. */
+  faults: Fault[];
+}
+
+/** The kinds of fault, one owner each (see faults.ts). */
+export type FaultKind = 'recording' | 'stream' | 'runtime' | 'frames' | 'viewers';
+
+export interface Fault {
+  kind: FaultKind;
+  /** What is wrong and what the server does about it, in words for the performer. */
+  message: string;
+  /** When it began (wall clock, ISO 8601). */
+  since: string;
+  /** Seconds since it began (monotonic clock). */
+  seconds: number;
+  /** How many times it happened while active (a crash loop's crashes, a stream's reconnect attempts). */
+  count: number;
 }
 
 /** The state every surface publishes: the stage's own, plus each feature's declared part. */

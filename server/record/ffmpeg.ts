@@ -60,7 +60,9 @@ export function encoderArgs(o: EncoderOptions): string[] {
   // WebRTC: constrained baseline (every browser decodes it; no B-frames), in-band SPS/PPS on every
   // keyframe, RTP packets that fit a UDP datagram on any path (1200 bytes)
   if (o.container === 'rtp') args.push('-profile:v', 'baseline', '-bf', '0', '-payload_type', '96', '-f', 'rtp');
-  if (o.container === 'mp4') args.push('-movflags', '+frag_keyframe+empty_moov+default_base_moof', '-f', 'mp4');
+  // each fragment reaches the disk as it is made (no 32 KB write buffer): a full disk or a crash
+  // leaves every fragment finished before it
+  if (o.container === 'mp4') args.push('-movflags', '+frag_keyframe+empty_moov+default_base_moof', '-flush_packets', '1', '-f', 'mp4');
   else if (o.container === 'flv') args.push('-f', 'flv');
   else if (o.container === 'mpegts') args.push('-f', 'mpegts');
   args.push(o.output);
@@ -158,17 +160,28 @@ export class Encoder {
     }
   }
 
-  /** Close stdin and wait for ffmpeg to finish the file. */
-  async end(timeoutMs = 15000): Promise<void> {
+  /**
+   * Close stdin and wait for ffmpeg to finish the file. It is killed only when it makes no progress
+   * (reads none of the frames still queued for it) for `stallMs`: a busy machine's ffmpeg that is
+   * behind gets the time to encode every frame, a hung one does not hold the caller.
+   */
+  async end(stallMs = 15000): Promise<void> {
     if (!this.ended) {
       this.ended = true;
       this.proc.stdin.end();
     }
-    const t = setTimeout(() => this.proc.kill('SIGKILL'), timeoutMs);
+    let queued = this.proc.stdin.writableLength;
+    let still = 0;
+    const t = setInterval(() => {
+      const now = this.proc.stdin.writableLength;
+      still = now < queued ? 0 : still + 250;
+      queued = now;
+      if (still >= stallMs) this.proc.kill('SIGKILL');
+    }, 250);
     try {
       await this.done;
     } finally {
-      clearTimeout(t);
+      clearInterval(t);
     }
   }
 

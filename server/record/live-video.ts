@@ -77,12 +77,16 @@ export class LiveVideo {
     this.stage.off('frame', this.onFrame);
   }
 
-  /** Pad to the current wall time, end the stream and wait for ffmpeg to finish the file. */
-  async stop(): Promise<void> {
+  /**
+   * Pad to the current wall time, end the stream and wait for ffmpeg to finish the file: as long as
+   * it makes progress, unless `stallMs` passes without (shutdown passes 3 s, so it stays within its
+   * 5 s; a fragmented MP4 plays up to its last fragment).
+   */
+  async stop(stallMs = 15000): Promise<void> {
     this.detach();
     if (this.encoder.alive) this.pacer.finish(performance.now());
     try {
-      await this.encoder.end();
+      await this.encoder.end(stallMs);
     } catch {
       // reported through onError
     }

@@ -1,6 +1,10 @@
 // The recorder adapter: `record.start` / `record.stop` write recordings/<name>.walk.jsonl (every
 // frame's exact latent) and recordings/<name>.mp4 (live H.264, fragmented so a crash leaves a
 // playable file). A failing video never stops the walk file, and neither ever stops the stage.
+// Faults (see faults.ts): ffmpeg dying leaves the walk recording and the `recording` fault up
+// until the next record.start, which finalises this recording and starts a fresh one; a full disk
+// (or any failed walk write) stops the recording cleanly: both files finalised as far as they got,
+// no ffmpeg restarted.
 import { mkdir, access } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from 'pino';
@@ -38,6 +42,13 @@ interface Session {
   t0: number;
   onFrame: (f: Frame) => void;
   flushCheck: NodeJS.Timeout;
+  /** The video failed while the walk goes on: record.start finalises this one and starts afresh. */
+  degraded: boolean;
+}
+
+/** A failure that means the disk (or the file system's quota) is full. */
+export function isDiskFull(err: Error): boolean {
+  return (err as NodeJS.ErrnoException).code === 'ENOSPC' || (err as NodeJS.ErrnoException).code === 'EDQUOT' || /No space left on device|Disk quota exceeded/i.test(err.message);
 }
 
 export class Recorder implements Feature {
@@ -65,7 +76,8 @@ export class Recorder implements Feature {
 
   /** The ffmpeg child's pid while recording (for diagnostics and tests). */
   get videoPid(): number | undefined {
-    return this.session?.video.encoder.proc.pid;
+    const encoder = this.session?.video.encoder;
+    return encoder?.alive ? encoder.proc.pid : undefined;
   }
 
   private publish(): void {
@@ -82,6 +94,7 @@ export class Recorder implements Feature {
   }
 
   async start(cmd: { name?: string; size?: number }): Promise<void> {
+    if (this.session?.degraded) await this.stop();
     if (this.session) throw new CommandError(`already recording "${this.session.name}" (send record.stop first)`, 409);
     const dir = this.opts.dir;
     try {
@@ -123,7 +136,8 @@ export class Recorder implements Feature {
 
     Object.assign(this.state, { active: true, name, walk: walkFile, video: videoFile, startedAt: header.startedAt, frames: 0, videoFrames: 0 });
     delete this.state.error;
-    const video = new LiveVideo(stage, { output: videoFile, container: 'mp4', size: cmd.size ?? null, onError: (err) => this.report('video failed (the walk file keeps recording)', err) });
+    stage.faults.clear('recording');
+    const video = new LiveVideo(stage, { output: videoFile, container: 'mp4', size: cmd.size ?? null, onError: (err) => this.videoFailed(name, err) });
     const t0 = video.t0;
     const onFrame = (f: Frame) => {
       const l = f.latent;
@@ -149,30 +163,61 @@ export class Recorder implements Feature {
       if (writer.error && !walkFailed) {
         walkFailed = true;
         this.report('walk file write failed', writer.error);
+        void this.halt(name, writer.error);
       }
     }, 500);
     flushCheck.unref();
-    this.session = { name, writer, video, t0, onFrame, flushCheck };
+    this.session = { name, writer, video, t0, onFrame, flushCheck, degraded: false };
     this.opts.log.info({ walk: walkFile, video: videoFile }, `recording ${name}`);
   }
 
-  async stop(): Promise<void> {
+  /** ffmpeg died: a full disk stops the recording; anything else leaves the walk recording. */
+  private videoFailed(name: string, err: Error): void {
+    const s = this.session;
+    if (!s || s.name !== name) return;
+    if (isDiskFull(err)) {
+      this.report('video failed', err);
+      void this.halt(name, err);
+      return;
+    }
+    s.degraded = true;
+    this.report('video failed (the walk file keeps recording)', err);
+    this.stage.faults.raise('recording', `the video of "${name}" stopped (${err.message}); the walk file keeps recording. Send record.start to finalise it and start a new recording`);
+  }
+
+  /** Stop the recording after a failure it cannot go on from (a full disk): finalise what can be. */
+  private async halt(name: string, err: Error): Promise<void> {
+    if (this.session?.name !== name) return;
+    const full = isDiskFull(err);
+    this.stage.faults.raise('recording', full ? `the disk is full: recording "${name}" stopped (what was written plays); free space, then record.start` : `recording "${name}" stopped: ${err.message}`);
+    try {
+      await this.stop();
+    } catch {
+      // reported already
+    }
+    this.opts.log.error({ err, recording: name }, `recording ${name} stopped: ${full ? 'the disk is full' : err.message}`);
+    this.publish();
+  }
+
+  /** Finalise both files; `stallMs`: how long ffmpeg may make no progress before it is killed. */
+  async stop(stallMs?: number): Promise<void> {
     const s = this.session;
     if (!s) throw new CommandError('not recording', 409);
     this.session = null;
     this.stage.off('frame', s.onFrame);
     clearInterval(s.flushCheck);
     const wall = performance.now() - s.t0;
-    await Promise.all([s.video.stop(), s.writer.close(wall)]);
+    await Promise.all([s.video.stop(stallMs), s.writer.close(wall)]);
     if (s.writer.error) this.report('walk file write failed', s.writer.error);
     Object.assign(this.state, { active: false, frames: s.writer.frames, videoFrames: s.video.frames });
+    if (s.degraded) this.stage.faults.clear('recording');
     this.opts.log.info({ frames: s.writer.frames, seconds: Math.round(wall) / 1000 }, `recording ${s.name} stopped`);
   }
 
-  /** Stop cleanly (finalize both files) if recording. */
+  /** Stop cleanly (finalize both files) if recording: at shutdown, ffmpeg may stall 3 s at most. */
   async close(): Promise<void> {
     if (this.session) {
-      await this.stop();
+      await this.stop(3000);
       this.publish();
     }
   }

@@ -219,7 +219,8 @@ export class WalkWriter {
   }
 
   append(f: WalkFrame): void {
-    if (this.closed) return;
+    if (this.closed || this.error) return; // after a failed write (a full disk) nothing more is kept
+
     this.pending.push(frameLine(f) + '\n');
     this.frames++;
   }

@@ -11,9 +11,17 @@ export async function renderFrame(runtime: Runtime, z: Float32Array, condition: 
   const m = runtime.manifest;
   const image = await runtime.generate(z, 1, condition, { live: true });
   const { width, height } = m.resolution;
+  const finite = allFinite(image);
   const rgb = toRgb(image, width, height, m.generator.output.range);
-  const embedding = embed && m.image && runtime.encodeImage ? await runtime.encodeImage(toEncoderInput(image, 1, m), 1) : null;
-  return { rgb, embedding };
+  const embedding = finite && embed && m.image && runtime.encodeImage ? await runtime.encodeImage(toEncoderInput(image, 1, m), 1) : null;
+  return { rgb, embedding, finite };
+}
+
+/** True when every value is finite: a NaN or an infinity makes the sum non-finite (float32 values cannot overflow a float64 sum). */
+export function allFinite(values: Float32Array): boolean {
+  let sum = 0;
+  for (let i = 0; i < values.length; i++) sum += values[i];
+  return Number.isFinite(sum);
 }
 
 /** The frame through the runtime's own frame() when it has one, else renderFrame(). */

@@ -27,6 +27,7 @@ export class RuntimePool extends EventEmitter<WorkerRuntimeEvents> implements Ru
       m.on('crash', (err) => this.emit('crash', err));
       m.on('restart', () => this.emit('restart'));
       m.on('restartFailed', (err) => this.emit('restartFailed', err));
+      m.on('held', (err, ms) => this.emit('held', err, ms));
     }
     const first = members[0];
     // prompts (text encoder, prior) go to the first worker, the only one that loads those networks

@@ -60,6 +60,8 @@ export interface RenderedFrame {
   rgb: Buffer;
   /** The image encoder's embedding of the same pixels, when it was asked for. */
   embedding: Float32Array | null;
+  /** False when the model's output held NaN or infinite values (such a frame is never shown). */
+  finite: boolean;
 }
 
 export interface Runtime {

@@ -123,7 +123,8 @@ export class TorchRuntime extends EventEmitter<TorchRuntimeEvents> implements Ru
     const zDim = this.manifest.generator.z.dim;
     if (z.length !== zDim) throw new RangeError(`z must hold ${zDim} values`);
     const m = await this.call({ op: 'frame', embed: embed && !!this.manifest.image }, this.inputs(z, condition));
-    return { rgb: m.parts[0]!, embedding: await this.embedding(m.header.embed, m.parts[1], 1) };
+    // the child sends 8-bit RGB only: NaN output is not detected for this runtime (finite: true)
+    return { rgb: m.parts[0]!, embedding: await this.embedding(m.header.embed, m.parts[1], 1), finite: true };
   }
 
   close(): Promise<void> {

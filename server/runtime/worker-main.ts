@@ -31,11 +31,11 @@ async function execute(call: WorkerCall): Promise<{ value: unknown; transfer: Ar
     }
     case 'frame': {
       // toRgb gives the picture its own buffer; the embedding is copied only if it is a view
-      const { rgb, embedding } = await renderFrame(runtime, call.z, call.condition, call.embed);
+      const { rgb, embedding, finite } = await renderFrame(runtime, call.z, call.condition, call.embed);
       const e = embedding && own(embedding);
       const transfer = [rgb.buffer as ArrayBuffer];
       if (e) transfer.push(e.buffer as ArrayBuffer);
-      return { value: { rgb, embedding: e }, transfer };
+      return { value: { rgb, embedding: e, finite }, transfer };
     }
     case 'encodeText': {
       const out = own(await runtime.encodeText!(call.ids, call.batch));

@@ -4,8 +4,12 @@
 //
 // A crash of the worker (a native abort, an uncaught error, an exit nobody asked for) rejects the
 // calls in flight with RuntimeCrashError, emits 'crash', and starts a fresh worker; calls made
-// meanwhile wait for it. close() lets the worker release its sessions and joins the thread.
+// meanwhile wait for it. Restarts back off with the crashes of the last minute (0, 0.25, 1, 5 s),
+// and after MAX_CRASHES in that window the runtime is held: no restart for HOLD_MS, calls fail at
+// once (the stage keeps showing its last frame), 'held' says so; then one more try. close() lets
+// the worker release its sessions and joins the thread (a pending restart is cancelled).
 import { Worker } from 'node:worker_threads';
+import { performance } from 'node:perf_hooks';
 import { EventEmitter } from 'node:events';
 import type { Manifest } from '../model/manifest.ts';
 import { RuntimeCrashError, type Device, type PriorOutput, type Runtime, type GenerateOptions, type RenderedFrame } from './runtime.ts';
@@ -14,8 +18,13 @@ import type { WorkerCall, WorkerEvent, WorkerReply } from './worker-protocol.ts'
 import type { WorkerState } from '../state.ts';
 
 const BOOT = new URL('./worker-boot.mjs', import.meta.url);
-/** Respawn delays after consecutive crashes (ms); the last repeats. */
+/** Respawn delays by the number of crashes in the window (ms); the last repeats. */
 const BACKOFF = [0, 250, 1000, 5000];
+/** Crashes (and failed restarts) within CRASH_WINDOW_MS that make the runtime hold instead of restarting. */
+export const MAX_CRASHES = 5;
+export const CRASH_WINDOW_MS = 60_000;
+/** How long a held runtime waits before trying once more. */
+export const HOLD_MS = 60_000;
 /** How long close() waits for the worker to release its sessions before terminating it. */
 const CLOSE_TIMEOUT = 5000;
 
@@ -33,6 +42,8 @@ export interface WorkerRuntimeEvents {
   restart: [];
   /** A fresh worker could not start; another try follows. */
   restartFailed: [Error];
+  /** Too many crashes in the window: no restart before `retryInMs` (the last frame stays up). */
+  held: [Error, number];
 }
 
 export class WorkerRuntime extends EventEmitter<WorkerRuntimeEvents> implements Runtime {
@@ -47,7 +58,12 @@ export class WorkerRuntime extends EventEmitter<WorkerRuntimeEvents> implements 
   private ready: Promise<void>;
   private pending = new Map<number, Pending>();
   private nextId = 1;
-  private streak = 0;
+  /** When the recent crashes and failed restarts happened (monotonic ms), for the backoff and the hold. */
+  private crashTimes: number[] = [];
+  /** The pending restart's timer and its early wake-up (close() cancels the wait). */
+  private restartTimer: NodeJS.Timeout | null = null;
+  private wake: (() => void) | null = null;
+  private heldError: Error | null = null;
   private closing: Promise<void> | null = null;
   private lastError: Error | null = null;
   private readonly warn: (message: string) => void;
@@ -95,8 +111,8 @@ export class WorkerRuntime extends EventEmitter<WorkerRuntimeEvents> implements 
     const c = condition ? condition.slice() : null;
     const zc = z.slice();
     // a transferred Buffer arrives as a plain Uint8Array over the same memory
-    const r = (await this.call({ op: 'frame', z: zc, condition: c, embed }, c ? [zc.buffer, c.buffer] : [zc.buffer])) as { rgb: Uint8Array; embedding: Float32Array | null };
-    return { rgb: Buffer.from(r.rgb.buffer, r.rgb.byteOffset, r.rgb.byteLength), embedding: r.embedding };
+    const r = (await this.call({ op: 'frame', z: zc, condition: c, embed }, c ? [zc.buffer, c.buffer] : [zc.buffer])) as { rgb: Uint8Array; embedding: Float32Array | null; finite: boolean };
+    return { rgb: Buffer.from(r.rgb.buffer, r.rgb.byteOffset, r.rgb.byteLength), embedding: r.embedding, finite: r.finite };
   }
 
   /** Make the worker fail the way an uncaught error in it does (for recovery tests and drills). */
@@ -106,6 +122,8 @@ export class WorkerRuntime extends EventEmitter<WorkerRuntimeEvents> implements 
 
   close(): Promise<void> {
     return (this.closing ??= (async () => {
+      if (this.restartTimer) clearTimeout(this.restartTimer);
+      this.wake?.();
       await this.ready.catch(() => {});
       this.state = 'closed';
       const w = this.current;
@@ -122,14 +140,16 @@ export class WorkerRuntime extends EventEmitter<WorkerRuntimeEvents> implements 
 
   private spawn(): Promise<void> {
     const { warn: _warn, info: _info, ...options } = this.options;
+    // referenced while it loads (so a process awaiting the model does not exit meanwhile), then
+    // only while calls are in flight
     const worker = new Worker(BOOT, { workerData: { dir: this.dir, manifest: this.manifest, options } });
-    worker.unref();
     return new Promise<void>((resolve, reject) => {
       let started = false;
       worker.on('message', (msg: WorkerReply | WorkerEvent) => {
         switch (msg.type) {
           case 'ready':
             started = true;
+            if (this.pending.size === 0) worker.unref();
             this.current = worker;
             this.device = msg.device;
             this.bind(msg.has);
@@ -177,23 +197,41 @@ export class WorkerRuntime extends EventEmitter<WorkerRuntimeEvents> implements 
     this.state = 'restarting';
     this.rejectAll(err);
     this.emit('crash', err);
-    this.respawn();
+    this.respawn(err);
   }
 
-  private respawn(): void {
-    const delay = BACKOFF[Math.min(this.streak, BACKOFF.length - 1)];
-    this.streak++;
-    this.ready = new Promise<void>((r) => setTimeout(r, delay)).then(() => {
+  /** Start a fresh worker after a backoff that grows with the crashes of the window, or hold. */
+  private respawn(err: Error): void {
+    const now = performance.now();
+    this.crashTimes.push(now);
+    this.crashTimes = this.crashTimes.filter((t) => now - t < CRASH_WINDOW_MS);
+    const recent = this.crashTimes.length;
+    const held = recent >= MAX_CRASHES;
+    const delay = held ? HOLD_MS : BACKOFF[Math.min(recent - 1, BACKOFF.length - 1)];
+    if (held) {
+      this.state = 'held';
+      this.heldError = new RuntimeCrashError(`runtime worker crashed ${recent} times in ${CRASH_WINDOW_MS / 1000} s (last: ${err.message}); holding, next try in ${HOLD_MS / 1000} s`);
+      this.crashTimes = [];
+      this.emit('held', err, delay);
+    }
+    this.ready = new Promise<void>((resolve) => {
+      this.wake = resolve;
+      this.restartTimer = setTimeout(resolve, delay);
+      this.restartTimer.unref();
+    }).then(() => {
+      this.restartTimer = null;
+      this.wake = null;
       if (this.closing) return;
+      this.state = 'restarting';
+      this.heldError = null;
       return this.spawn().then(
         () => {
-          this.streak = 0;
           this.emit('restart');
         },
-        (err: Error) => {
-          this.emit('restartFailed', err);
-          if (!this.closing) this.respawn();
-          throw err;
+        (e: Error) => {
+          this.emit('restartFailed', e);
+          if (!this.closing) this.respawn(e);
+          throw e;
         },
       );
     });
@@ -222,6 +260,7 @@ export class WorkerRuntime extends EventEmitter<WorkerRuntimeEvents> implements 
   }
 
   private async call(body: CallBody, transfer: ArrayBuffer[]): Promise<unknown> {
+    if (this.heldError) throw this.heldError;
     if (this.state !== 'running') await this.ready;
     if (this.closing) throw new Error('runtime closed');
     const w = this.current;

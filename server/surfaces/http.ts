@@ -62,7 +62,11 @@ export function createHttpApp(stage: Stage, opts: HttpOptions): Express {
     res.status(204).end();
   });
 
-  app.get('/health', (_req, res) => res.json({ ok: true, frame: stage.engine.frame, fps: stage.fps, model: stage.model.manifest.id }));
+  // 200 while the server serves; `ok` and `status` say whether anything is degraded, `faults` what
+  app.get('/health', (_req, res) => {
+    const faults = stage.faults.list();
+    res.json({ ok: faults.length === 0, status: faults.length ? 'degraded' : 'ok', faults, frame: stage.engine.frame, fps: stage.fps, model: stage.model.manifest.id });
+  });
   app.get('/metrics', async (_req, res) => {
     const text = await stage.metrics.registry.metrics();
     res.setHeader('Content-Type', stage.metrics.registry.contentType);

@@ -15,6 +15,7 @@ import { attachRecord } from './record.js';
 import { attachTempo } from './tempo.js';
 import { attachMidi } from './midi.js';
 import { attachShortcuts } from './shortcuts.js';
+import { attachFaultBanner } from './faults.js';
 
 const stage = connectStage({ size: 256, control: true, token: takeUrlToken() });
 window.stage = stage;
@@ -22,6 +23,7 @@ const send = makeSend(stage);
 const ctx = { stage, send, note };
 
 attachConnection(ctx);
+attachFaultBanner(ctx);
 attachPreview(ctx);
 attachPrompt(ctx);
 const { params } = attachParams(ctx);

@@ -24,8 +24,12 @@ const optional: [string, string, string][] = [
   ['latent', './latent.ts', 'benchLatent'],
 ];
 
+/** Benchmarks that run only when named (`npm run bench soak`): the 30-minute soak. */
+const onRequest: [string, string, string][] = [['soak', './soak.ts', 'benchSoak']];
+
 async function main() {
   const only = process.argv.slice(2);
+  for (const entry of onRequest) if (only.includes(entry[0])) optional.push(entry);
   const results: Record<string, Record<string, number | string>> = {};
   const all: [string, Bench][] = [...(suites as [string, Bench][])];
   for (const [name, file, fn] of optional) {

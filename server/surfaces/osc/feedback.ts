@@ -23,6 +23,8 @@ export function stateValues(state: PublicState, prefix: string): [string, TypedA
   out.push([`${s}/prompt`, [{ type: 's', value: state.prompt.text }]]);
   out.push([`${s}/fps`, [{ type: 'f', value: state.fps }]]);
   out.push([`${s}/recording`, [{ type: 'i', value: state.recording?.active ? 1 : 0 }]]);
+  // what is degraded ('' when nothing): "recording: the disk is full ..."
+  out.push([`${s}/faults`, [{ type: 's', value: (state.faults ?? []).map((f) => `${f.kind}: ${f.message}`).join('; ') }]]);
   if (state.warnings) out.push([`${s}/warning`, [{ type: 's', value: state.warnings.join('; ') }]]);
   if (state.tempo) out.push([`${s}/tempo`, [{ type: 'f', value: state.tempo.bpm }]]);
   return out;

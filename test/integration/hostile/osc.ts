@@ -77,7 +77,7 @@ function hostilePrompt(r: Rng): Buffer {
 }
 
 /** A datagram that must change nothing (it may still be well-formed OSC). */
-function hostilePacket(r: Rng): Buffer {
+export function hostilePacket(r: Rng): Buffer {
   switch (r.int(11)) {
     case 10:
       return hostilePrompt(r);
@@ -113,7 +113,7 @@ function hostilePacket(r: Rng): Buffer {
 }
 
 /** A datagram that may apply (valid address, in-range value). */
-function validPacket(r: Rng): Buffer {
+export function validPacket(r: Rng): Buffer {
   switch (r.int(4)) {
     case 0:
       return message('/ls/speed', [['f', r.next() * 4]]);
