@@ -6,7 +6,6 @@ import type { KeySummary } from './key-summary.ts';
 import type { Schedule } from './steer/schedule-schema.ts';
 import type { ModRoute } from './mod/schema.ts';
 import type { MidiMapping } from './mod/midi-schema.ts';
-import type { BankReading } from './steer/bank.ts';
 
 export type SteeringPath = 'prior' | 'condition' | 'bank' | 'search' | 'none';
 
@@ -152,3 +151,21 @@ export interface Fault {
 
 /** The state every surface publishes: the stage's own, plus each feature's declared part. */
 export type PublicState = CoreState & Partial<FeatureState>;
+
+/** How a prompt was read through the latent bank (steer/bank.ts): its nearest latents, and classes. */
+export interface BankNeighbour {
+  /** Index of the latent in the bank. */
+  id: number;
+  /** Its share of the blend (0..1). */
+  weight: number;
+  /** Its picture's prompt score. */
+  score: number;
+  /** The class it was rendered with (class models). */
+  class?: string;
+}
+
+export interface BankReading {
+  neighbours: BankNeighbour[];
+  /** The classes the prompt was read as (class models), with their share of the condition. */
+  classes: { name: string; weight: number; score: number }[] | null;
+}

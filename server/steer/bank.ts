@@ -15,6 +15,9 @@
 // with CLASS_TEMPERATURE, as the condition vector.
 import { promptScore, type EncodedPrompt } from './text.ts';
 import type { BankData } from './bank-file.ts';
+import type { BankReading } from '../state.ts';
+
+export type { BankNeighbour, BankReading } from '../state.ts';
 
 export const BANK_K = 8;
 export const BANK_TEMPERATURE = 0.02;
@@ -22,22 +25,7 @@ export const MIN_SCALE = 0.25;
 export const CLASS_K = 5;
 export const CLASS_TEMPERATURE = 0.01;
 
-export interface BankNeighbour {
-  /** Index of the latent in the bank. */
-  id: number;
-  /** Its share of the blend (0..1). */
-  weight: number;
-  /** Its picture's prompt score. */
-  score: number;
-  /** The class it was rendered with (class models). */
-  class?: string;
-}
 
-export interface BankReading {
-  neighbours: BankNeighbour[];
-  /** The classes the prompt was read as (class models), with their share of the condition. */
-  classes: { name: string; weight: number; score: number }[] | null;
-}
 
 export interface BankTarget {
   mean: Float64Array;
