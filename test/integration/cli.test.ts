@@ -18,7 +18,7 @@ test('bad flags get a clear message, the usage and exit code 2', () => {
   const cases: [string[], RegExp][] = [
     [['serve', '--port', 'abc'], /--port must be a number/],
     [['serve', '--port', '70000'], /--port must be <= 65535/],
-    [['serve', '--device', 'tpu'], /--device must be one of cpu, cuda, tensorrt, coreml, dml/],
+    [['serve', '--device', 'tpu'], /--device must be one of cpu, cuda, mps, tensorrt, coreml, dml/],
     [['serve', '--bogus'], /Unknown option '--bogus'/],
     [['dance'], /unknown command "dance"/],
   ];
