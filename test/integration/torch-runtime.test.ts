@@ -110,7 +110,7 @@ test('torch frames match ONNX Runtime on the same weights', async (t) => {
   const dir = await model();
   const onnx = await loadModel(dir);
   const torch = await loadModel(dir, { runtime: 'torch', info: () => {} });
-  after(() => Promise.all([onnx.runtime.close(), torch.runtime.close()]));
+  t.after(() => Promise.all([onnx.runtime.close(), torch.runtime.close()]));
   const m = onnx.manifest;
   const dim = m.generator.z.dim;
   const batch = 3;
