@@ -5,17 +5,16 @@
 // starts recording again.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { Writable } from 'node:stream';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, readdirSync, openSync, writeSync, closeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { pino } from 'pino';
 import { startTestServer, waitFor, type TestServer } from '../helpers/server.ts';
 import { tmpfsSkip, mountTmpfs } from '../helpers/mounts.ts';
 import { rawClient } from '../helpers/osc.ts';
 import { decodeVideo } from '../helpers/media.ts';
 import { readWalk } from '../../server/record/walk-file.ts';
+import { capturedLogger } from '../helpers/log.ts';
 
 let tmp: string;
 before(() => {
@@ -23,16 +22,6 @@ before(() => {
 });
 after(() => rmSync(tmp, { recursive: true, force: true }));
 
-function capturedLogger() {
-  const lines: { level: number; msg: string }[] = [];
-  const stream = new Writable({
-    write(chunk, _enc, cb) {
-      for (const l of String(chunk).split('\n').filter(Boolean)) lines.push(JSON.parse(l));
-      cb();
-    },
-  });
-  return { logger: pino({ level: 'info' }, stream), lines };
-}
 
 const faultOf = async (s: TestServer, kind: string) => ((await (await fetch(`${s.url}/health`)).json()).faults as { kind: string; message: string }[]).find((f) => f.kind === kind);
 /** ffmpeg processes this test process started (children of this pid). */

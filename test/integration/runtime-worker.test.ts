@@ -2,30 +2,15 @@
 // the server, and shutdown joins the thread.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Writable } from 'node:stream';
-import { pino } from 'pino';
 import WebSocket from 'ws';
 import { startTestServer, waitFor } from '../helpers/server.ts';
 import { parseFrameHeader } from '../../server/frames/header.ts';
 import { WorkerRuntime } from '../../server/runtime/worker.ts';
 import { RuntimeCrashError } from '../../server/runtime/runtime.ts';
 import { RuntimePool } from '../../server/runtime/pool.ts';
+import { capturedLogger, metric } from '../helpers/log.ts';
 
-function capturedLogger() {
-  const lines: { level: number; msg: string }[] = [];
-  const stream = new Writable({
-    write(chunk, _enc, cb) {
-      for (const l of String(chunk).split('\n').filter(Boolean)) lines.push(JSON.parse(l));
-      cb();
-    },
-  });
-  return { logger: pino({ level: 'info' }, stream), lines };
-}
 
-const metric = async (url: string, name: string) => {
-  const m = (await (await fetch(`${url}/metrics`)).text()).match(new RegExp(`^${name} (\\S+)$`, 'm'));
-  return m ? Number(m[1]) : NaN;
-};
 
 test('a runtime worker crash is reported and recovered while the server keeps serving', async () => {
   const { logger, lines } = capturedLogger();

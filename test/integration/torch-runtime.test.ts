@@ -3,11 +3,9 @@
 // shutdown ends the child, and its pictures match ONNX Runtime's on the same weights.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { Writable } from 'node:stream';
 import { mkdtempSync, writeFileSync, chmodSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { pino } from 'pino';
 import WebSocket from 'ws';
 import { startTestServer, waitFor } from '../helpers/server.ts';
 import { importedFixture } from '../helpers/torch-model.ts';
@@ -19,6 +17,7 @@ import { TorchRuntime } from '../../server/runtime/torch.ts';
 import { RuntimeCrashError } from '../../server/runtime/runtime.ts';
 import { toEncoderInput } from '../../server/runtime/encoder-input.ts';
 import { writeFixtureModel } from '../fixtures/onnx.ts';
+import { capturedLogger, metric } from '../helpers/log.ts';
 
 /** Tolerances against ONNX Runtime on the same weights (fp32 both sides; output range [-1, 1]). */
 const FLOAT_TOL = 1e-3;
@@ -28,21 +27,7 @@ const RGB_TOL = 1;
 /** An imported StyleGAN2 fixture with a CLIP fixture's text and image encoders added (ONNX and PyTorch both). */
 const model = () => importedFixture('nvlabs-sg2', { clip: 'hf-clip' });
 
-function capturedLogger() {
-  const lines: { level: number; msg: string }[] = [];
-  const stream = new Writable({
-    write(chunk, _enc, cb) {
-      for (const l of String(chunk).split('\n').filter(Boolean)) lines.push(JSON.parse(l));
-      cb();
-    },
-  });
-  return { logger: pino({ level: 'info' }, stream), lines };
-}
 
-const metric = async (url: string, name: string) => {
-  const m = (await (await fetch(`${url}/metrics`)).text()).match(new RegExp(`^${name} (\\S+)$`, 'm'));
-  return m ? Number(m[1]) : NaN;
-};
 
 const alive = (pid: number) => {
   try {
