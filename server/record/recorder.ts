@@ -15,6 +15,7 @@ import type { Feature, FeatureHost } from '../feature.ts';
 import type { FeatureState, RecordingState } from '../state.ts';
 import { WalkWriter, WALK_FORMAT, type WalkHeader } from './walk-file.ts';
 import { LiveVideo } from './live-video.ts';
+import { trimToWholeFragments } from './mp4-trim.ts';
 
 export interface RecorderOptions {
   dir: string;
@@ -208,10 +209,22 @@ export class Recorder implements Feature {
     clearInterval(s.flushCheck);
     const wall = performance.now() - s.t0;
     await Promise.all([s.video.stop(stallMs), s.writer.close(wall)]);
+    await this.trimVideo(s.name);
     if (s.writer.error) this.report('walk file write failed', s.writer.error);
     Object.assign(this.state, { active: false, frames: s.writer.frames, videoFrames: s.video.frames });
     if (s.degraded) this.stage.faults.clear('recording');
     this.opts.log.info({ frames: s.writer.frames, seconds: Math.round(wall) / 1000 }, `recording ${s.name} stopped`);
+  }
+
+  /** When ffmpeg was cut off (full disk, killed), drop the torn last fragment so the file opens everywhere. */
+  private async trimVideo(name: string): Promise<void> {
+    const file = path.join(this.opts.dir, `${name}.mp4`);
+    try {
+      const { before, after } = await trimToWholeFragments(file);
+      if (after < before) this.opts.log.warn({ video: file, bytes: before - after }, `recording ${name}: cut the torn last fragment (${before - after} bytes) so the video opens`);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') this.report('could not trim the cut-off video', err as Error);
+    }
   }
 
   /** Stop cleanly (finalize both files) if recording: at shutdown, ffmpeg may stall 3 s at most. */
