@@ -29,6 +29,8 @@ const SELECTS = 0.15;
 const GLOSS = 0.5;
 /** The strength with which two words that are a concept's whole label name it. */
 const LABEL = 1.2;
+/** How much a member's typicality counts next to what the phrase's other words say of it. */
+const TYPICAL = 0.1;
 /** A word with at least this many members names a group whose typical member "a <word>" draws. */
 const GROUP = 5;
 /** Adjectives and adverbs ("shiny", "old") describe; next to a noun they vote with less weight than it. */
@@ -118,12 +120,15 @@ export function understand(lex: Lexicon, text: string, modelId: string): Underst
   }
   let best = -1;
   let bestScore = -Infinity;
+  // a word that names a feeling ("grinning", "weeping") as much as a face as anything else is a face's
+  const human = (k: number) => (content.length === 1 && lex.conceptWords[k]!.includes(FACE.word) ? 1 : 0);
   for (const [k, s0] of score) {
     const lw = lex.conceptWords[k]!;
     const missing = lw.filter((w) => !typed.has(w) && !content.some((c) => c.senses.has(k) && c.word.startsWith(w))).length;
     const s = s0 + (lw.length > 0 && missing === 0 && lw.length > 1 ? 0.3 : 0) - 0.08 * missing;
     const label = lex.concepts[k]!;
-    if (s > bestScore || (s === bestScore && label.length < lex.concepts[best]!.length)) {
+    const tie = Math.abs(s - bestScore) < 1e-9;
+    if (s > bestScore + 1e-9 || (tie && (human(k) > human(best) || (human(k) === human(best) && label.length < lex.concepts[best]!.length)))) {
       best = k;
       bestScore = s;
     }
@@ -175,8 +180,8 @@ function chooseMember(lex: Lexicon, content: Content[], text: string, nWords: nu
   const selectors = content.filter((c) => c !== head && c.kind !== null || (c !== head && lex.gloss(c.word).length > 0));
   const typed = new Set(content.flatMap((c) => [c.word, ...(c.parts ?? [])]));
   const candidates = new Map<number, number>();
-  for (const m of members) candidates.set(m.concept, 0.3 * m.strength);
-  for (const [k, s] of own) candidates.set(k, Math.max(candidates.get(k) ?? 0, 0.3 * s));
+  for (const m of members) candidates.set(m.concept, TYPICAL * m.strength);
+  for (const [k, s] of own) candidates.set(k, Math.max(candidates.get(k) ?? 0, TYPICAL * s));
   let best = -1;
   let bestScore = -Infinity;
   let bestSel = 0;

@@ -160,7 +160,7 @@ test('a lexicon of another format is refused', () => {
 });
 
 // Words v3: group words choose among their members, definitions describe concepts
-const v3Concepts = ['tiger', 'lion', 'leopard', 'cat', 'red apple', 'pear', 'grinning face', 'pensive face', 'sleepy face', 'jack-o-lantern', 'root vegetable', 'ghost', 'deer', 'dog', 'fire engine', 'fire', 'banana', 'lemon', 'melon'];
+const v3Concepts = ['tiger', 'lion', 'leopard', 'cat', 'red apple', 'pear', 'grinning face', 'pensive face', 'sleepy face', 'jack-o-lantern', 'root vegetable', 'ghost', 'deer', 'dog', 'fire engine', 'fire', 'banana', 'lemon', 'melon', 'elephant', 'grinning cat'];
 const v = (label: string) => v3Concepts.indexOf(label);
 const v3: LexiconSpec = {
   format: 'latentstage-lexicon/1',
@@ -184,17 +184,20 @@ const v3: LexiconSpec = {
     'fire engine': ['n', [v('fire engine'), 1]],
     fire: ['n', [v('fire'), 1]],
     engine: ['n', [v('fire engine'), 0.7]],
+    trunk: ['n', [v('banana'), 0.2]],
+    grinning: ['n', [v('grinning cat'), 0.56], [v('grinning face'), 0.56]],
   },
   members: {
     'big cat': ['n', [v('lion'), 1], [v('tiger'), 0.9], [v('leopard'), 0.6]],
     fruit: ['n', [v('red apple'), 1], [v('pear'), 0.6], [v('banana'), 0.5], [v('lemon'), 0.5], [v('melon'), 0.4]],
     face: ['n', [v('grinning face'), 1], [v('pensive face'), 1], [v('sleepy face'), 1]],
-    animal: ['n', [v('dog'), 1], [v('cat'), 0.8], [v('lion'), 0.5], [v('tiger'), 0.5], [v('deer'), 0.3]],
+    animal: ['n', [v('dog'), 1], [v('cat'), 0.8], [v('lion'), 0.5], [v('tiger'), 0.5], [v('deer'), 0.3], [v('elephant'), 0.1]],
   },
   gloss: {
     stripes: ['n', [v('tiger'), 0.9]],
     halloween: ['n', [v('jack-o-lantern'), 0.8], [v('ghost'), 0.6]],
     antlers: ['n', [v('deer'), 0.85]],
+    trunk: ['n', [v('elephant'), 0.3]],
   },
 };
 const lex3 = new Lexicon(v3);
@@ -208,6 +211,13 @@ test('v3: the words of a description choose among the members of the group it na
   assert.equal(u3('an animal with antlers').note, 'an animal with antlers -> deer (an animal: antlers)');
 });
 
+test('v3: weak evidence from a description outweighs how typical a member is', () => {
+  // the dog is the most typical animal; one weak definition word still points at the elephant
+  const r = u3('an animal with a long trunk');
+  assert.equal(r.as, 'elephant');
+  assert.equal(r.note, 'an animal with a long trunk -> elephant (an animal: trunk)');
+});
+
 test('v3: a group word alone draws a typical member; a word that is a label stays itself', () => {
   const r = u3('a fruit');
   assert.equal(r.as, 'red apple', 'the most typical member, not the strongest of the word\'s own senses (pear)');
@@ -219,6 +229,9 @@ test('v3: a feeling picks a face, with or without the word face', () => {
   assert.equal(u3('a sad face').as, 'pensive face');
   assert.equal(u3('a happy face').as, 'grinning face');
   assert.equal(u3('sad').as, 'pensive face');
+  // a word that names the grinning cat and the grinning face alike draws the face
+  assert.equal(u3('grinning').as, 'grinning face');
+  assert.equal(u3('grinning').note, 'grinning -> grinning face');
 });
 
 test('v3: an occasion agrees with one of the thing\'s senses and picks it', () => {
