@@ -11,7 +11,7 @@ import { loadModel, type Model } from '../../server/model/load.ts';
 import { readManifest, manifestFiles } from '../../server/model/manifest.ts';
 import { Stage } from '../../server/stage.ts';
 import { PresetStore } from '../../server/presets.ts';
-import { Steering } from '../../server/steer/steering.ts';
+import { attachPerformance } from '../../server/performance.ts';
 import { ClipSearch } from '../../server/steer/search.ts';
 import { parsePrompt } from '../../server/steer/prompt.ts';
 import { DEFAULT_MODEL } from '../../server/server.ts';
@@ -37,9 +37,10 @@ async function steeringModel(dir?: string): Promise<{ model: Model; name: string
   return { model: await loadModel(fixture), name: 'fixture' };
 }
 
+/** A stage with the live server's performance attached (performance.ts), steering live. */
 async function liveStage(model: Model, seed = 7) {
   const stage = new Stage({ model, presets: new PresetStore(path.join(tmpdir(), 'latentstage-no-presets')), fps: FPS, seed });
-  const steering = await Steering.attach(stage);
+  const { steering } = await attachPerformance(stage);
   return { stage, steering };
 }
 
@@ -57,6 +58,7 @@ async function timeTo90(model: Model, text: string, fade: number, seconds: numbe
   steering.close();
   // centred 7-frame moving average: the walk keeps moving, so single frames are noisy
   const raw = samples.filter(([, s]) => Number.isFinite(s));
+  if (raw.length === 0) throw new Error(`no frame of "${text}" was measured (${samples.length} frames): is steering plugged into the stage?`);
   const valid = raw.map(([t], i) => {
     const win = raw.slice(Math.max(0, i - 3), i + 4).map(([, s]) => s);
     return [t, win.reduce((a, b) => a + b, 0) / win.length] as [number, number];

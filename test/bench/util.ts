@@ -16,8 +16,10 @@ export function percentile(values: number[], p: number): number {
 
 export const round = (v: number, digits = 2) => Math.round(v * 10 ** digits) / 10 ** digits;
 
-/** The default model when it is installed, else a fixture of the same size. */
+/** $BENCH_MODEL, else the default model when it is installed, else a fixture of the same size. */
 export async function benchModel(): Promise<{ dir: string; name: string }> {
+  const chosen = process.env.BENCH_MODEL;
+  if (chosen) return { dir: chosen, name: (await readManifest(chosen)).id };
   try {
     const m = await readManifest(DEFAULT_MODEL);
     return { dir: DEFAULT_MODEL, name: m.id };
