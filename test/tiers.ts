@@ -26,7 +26,7 @@ export const tiers: Record<string, Tier> = {
   unit: { doc: 'pure code: no model, no network peer, no child process', test: 10_000, file: 60_000, budget: 60 },
   model: { doc: 'loads models (fixture ONNX/TF.js networks, the shipped model) in this process', test: 120_000, file: 600_000, budget: 240 },
   integration: { doc: 'a running server and real peers (OSC tools, ffmpeg, nginx)', test: 120_000, file: 600_000, budget: 300 },
-  import: { doc: 'model import and the PyTorch runtime: python3 + torch converting and running real architectures', test: 180_000, file: 600_000, budget: 180 },
+  import: { doc: 'model import and the PyTorch runtime: python3 + torch converting and running real architectures', test: 180_000, file: 600_000, budget: 240 },
   browser: { doc: 'real Chromium against a running server', test: 120_000, file: 600_000, budget: 180 },
   // Not in `npm test`: needs python3-torch and the recipe's dataset caches (.ci/recipe builds them).
   recipe: { doc: 'the model recipe end to end: python3 + torch training smoke runs, ONNX export', test: 300_000, file: 900_000, budget: 900 },
