@@ -5,7 +5,7 @@
 // n the latent size). Set BENCH_MODELS=biggan-deep-128,stylegan2-256,clip-text,... to run a subset,
 // BENCH_MODELS_BATCH=1 to time batch 1 only (the search's batch of a 1024 px StyleGAN takes minutes a call on a small CPU).
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { tmpdir, freemem } from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import * as ort from 'onnxruntime-node';
@@ -114,12 +114,26 @@ export async function benchModels(opts: { seconds?: number } = {}): Promise<Reco
       await m.make(path.join(tmp, `${m.folder}-src`), out);
       const s = await ort.InferenceSession.create(path.join(out, m.file));
       try {
+        let perSample = 0;
         for (const batch of process.env.BENCH_MODELS_BATCH === '1' ? [1] : [1, searchBatch(m.searchDim)]) {
+          // the search's batch of a large generator can need more memory than the machine has (a
+          // 1024 px StyleGAN2 at batch 22 took 24 GB and the process was killed): skip it, and say so
+          const need = perSample * batch;
+          if (batch > 1 && need > 0.7 * freemem()) {
+            result[`${m.name}_batch${batch}_per_s`] = `skipped: needs ~${round(need / 2 ** 30, 1)} GiB, ${round(freemem() / 2 ** 30, 1)} GiB free`;
+            process.stderr.write(`bench models: ${m.name} batch ${batch}: skipped (needs ~${round(need / 2 ** 30, 1)} GiB)\n`);
+            continue;
+          }
           process.stderr.write(`bench models: ${m.name} batch ${batch}...\n`);
-          const { rate, ms } = await perSecond(s, m.feeds(batch), batch, seconds);
+          // onnxruntime-node runs off the event loop: sample the RSS while it works for its peak
+          const before = process.memoryUsage.rss();
+          let peak = before;
+          const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage.rss())), 5);
+          const { rate, ms } = await perSecond(s, m.feeds(batch), batch, seconds).finally(() => clearInterval(sampler));
+          if (batch === 1) perSample = peak - before;
           result[`${m.name}_batch${batch}_per_s`] = round(rate, 2);
           result[`${m.name}_batch${batch}_ms_per_call`] = round(ms, 1);
-          process.stderr.write(`bench models: ${m.name} batch ${batch}: ${round(ms, 1)} ms a call, ${round(rate, 2)} per s\n`);
+          process.stderr.write(`bench models: ${m.name} batch ${batch}: ${round(ms, 1)} ms a call, ${round(rate, 2)} per s${batch === 1 ? `, ~${round(perSample / 2 ** 20)} MiB a sample` : ''}\n`);
           if (batch === 1) result[`${m.name}_live_30fps`] = rate >= 30 ? 'yes' : 'no';
         }
       } finally {

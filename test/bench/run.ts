@@ -27,6 +27,13 @@ const optional: [string, string, string][] = [
 /** Benchmarks that run only when named (`npm run bench soak`): the 30-minute soak. */
 const onRequest: [string, string, string][] = [['soak', './soak.ts', 'benchSoak']];
 
+/** Write the results so far to test/artifacts/bench.json. */
+function save(results: Record<string, Record<string, number | string>>): void {
+  const out = path.join(import.meta.dirname, '..', 'artifacts');
+  mkdirSync(out, { recursive: true });
+  writeFileSync(path.join(out, 'bench.json'), JSON.stringify(results, null, 2) + '\n');
+}
+
 async function main() {
   const only = process.argv.slice(2);
   for (const entry of onRequest) if (only.includes(entry[0])) optional.push(entry);
@@ -45,6 +52,8 @@ async function main() {
     process.stderr.write(`bench: ${name}...\n`);
     try {
       results[name] = await bench();
+      // each suite's numbers reach the disk as it ends: a suite that crashes the process keeps the others'
+      save(results);
     } catch (err) {
       results[name] = { error: (err as Error).message };
       failed.push(name);
@@ -53,11 +62,8 @@ async function main() {
   }
   const rows = Object.entries(results).flatMap(([suite, r]) => Object.entries(r).map(([metric, value]) => ({ suite, metric, value })));
   console.table(rows);
-  const json = JSON.stringify(results, null, 2);
-  console.log(json);
-  const out = path.join(import.meta.dirname, '..', 'artifacts');
-  mkdirSync(out, { recursive: true });
-  writeFileSync(path.join(out, 'bench.json'), json + '\n');
+  console.log(JSON.stringify(results, null, 2));
+  save(results);
   if (failed.length) throw new Error(`${failed.length} benchmark suite(s) failed: ${failed.join(', ')}`);
 }
 
