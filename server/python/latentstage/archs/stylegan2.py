@@ -13,7 +13,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .stylegan_common import FullyConnectedLayer, MappingNetwork, WalkInW, bias_act, setup_filter, upfirdn2d, upsample2d
+from .stylegan_common import FullyConnectedLayer, StyleGenerator, bias_act, setup_filter, upfirdn2d, upsample2d
 
 DEFAULTS = dict(z_dim=512, c_dim=0, w_dim=512, img_resolution=1024, img_channels=3, channel_base=32768, channel_max=512,
                 mapping_layers=8, lr_multiplier=0.01, conv_clamp=None, channels=None)
@@ -122,37 +122,11 @@ class SynthesisNetwork(nn.Module):
         return img
 
 
-class Generator(nn.Module):
-    """forward(u, condition, truncation) -> image [B, 3, H, W] in [-1, 1] (NVlabs' range, unclamped).
-    map(z, condition) -> w is NVlabs' mapping network, for hosts that sample z themselves."""
-
+class Generator(StyleGenerator):
     def __init__(self, config):
-        super().__init__()
         c = {**DEFAULTS, **config}
-        self.config = c
-        self.z_dim, self.c_dim, self.w_dim = c["z_dim"], c["c_dim"], c["w_dim"]
+        super().__init__(c, SynthesisNetwork(c["w_dim"], c["img_resolution"], c["img_channels"], c["channel_base"], c["channel_max"], c["conv_clamp"], c["channels"]))
         self.img_channels = c["img_channels"]
-        self.mapping = MappingNetwork(c["z_dim"], c["c_dim"], c["w_dim"], num_layers=c["mapping_layers"], lr_multiplier=c["lr_multiplier"])
-        self.synthesis = SynthesisNetwork(c["w_dim"], c["img_resolution"], c["img_channels"], c["channel_base"], c["channel_max"], c["conv_clamp"], c["channels"])
-        self.walk = WalkInW(c["w_dim"], c["c_dim"])
-
-    def map(self, z, condition=None):
-        return self.mapping(z, condition)
-
-    def synthesize(self, w):
-        return to_rgb3(self.synthesis(w))
-
-    def forward(self, u, condition=None, truncation=None):
-        return self.synthesize(self.walk(u, condition, truncation, self.mapping.w_avg))
-
-
-def to_rgb3(img):
-    """Grey models give three equal channels; RGBA models drop alpha."""
-    if img.shape[1] == 3:
-        return img
-    if img.shape[1] == 1:
-        return img.repeat(1, 3, 1, 1)
-    return img[:, :3]
 
 
 def build(config):

@@ -13,8 +13,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .stylegan_common import FullyConnectedLayer, MappingNetwork, WalkInW, bias_act, upfirdn2d
-from .stylegan2 import to_rgb3
+from .stylegan_common import FullyConnectedLayer, StyleGenerator, bias_act, upfirdn2d
 
 DEFAULTS = dict(z_dim=512, c_dim=0, w_dim=512, img_resolution=1024, img_channels=3, channel_base=32768, channel_max=512,
                 num_layers=14, num_critical=2, first_cutoff=2.0, first_stopband=2 ** 2.1, last_stopband_rel=2 ** 0.3,
@@ -199,26 +198,10 @@ class SynthesisNetwork(nn.Module):
         return x * self.output_scale if self.output_scale != 1 else x
 
 
-class Generator(nn.Module):
-    """forward(u, condition, truncation) -> image [B, 3, H, W] in [-1, 1] (unclamped)."""
-
+class Generator(StyleGenerator):
     def __init__(self, config):
-        super().__init__()
         c = {**DEFAULTS, **config}
-        self.config = c
-        self.z_dim, self.c_dim, self.w_dim = c["z_dim"], c["c_dim"], c["w_dim"]
-        self.mapping = MappingNetwork(c["z_dim"], c["c_dim"], c["w_dim"], num_layers=c["mapping_layers"], lr_multiplier=c["lr_multiplier"])
-        self.synthesis = SynthesisNetwork(c)
-        self.walk = WalkInW(c["w_dim"], c["c_dim"])
-
-    def map(self, z, condition=None):
-        return self.mapping(z, condition)
-
-    def synthesize(self, w):
-        return to_rgb3(self.synthesis(w))
-
-    def forward(self, u, condition=None, truncation=None):
-        return self.synthesize(self.walk(u, condition, truncation, self.mapping.w_avg))
+        super().__init__(c, SynthesisNetwork(c))
 
 
 def config_from_nvlabs(G, tensors):

@@ -1,6 +1,7 @@
 """Pieces StyleGAN2 and StyleGAN3 share, written as NVlabs' reference ops in plain PyTorch (no
 custom CUDA kernels, so they export to ONNX and run on any device): the FIR filter ops, bias +
-activation, the fully connected layer and the mapping network. Parameter and buffer names follow
+activation, the fully connected layer, the mapping network, the walk in W and the generator around
+them (StyleGenerator: each architecture brings its synthesis network). Parameter and buffer names follow
 NVlabs' networks so their checkpoints' tensors load by name."""
 import math
 
@@ -163,3 +164,35 @@ class WalkInW(nn.Module):
         cov = centred.t() @ centred / max(1, w.shape[0] - 1)
         vals, vecs = torch.linalg.eigh(cov)
         self.walk_scale.copy_(((vecs * vals.clamp(min=0).sqrt()) @ vecs.t()).float())
+
+
+def to_rgb3(img):
+    """Grey models give three equal channels; RGBA models drop alpha."""
+    if img.shape[1] == 3:
+        return img
+    if img.shape[1] == 1:
+        return img.repeat(1, 3, 1, 1)
+    return img[:, :3]
+
+
+class StyleGenerator(nn.Module):
+    """forward(u, condition, truncation) -> image [B, 3, H, W] in [-1, 1] (NVlabs' range, unclamped).
+    map(z, condition) -> w is NVlabs' mapping network, for hosts that sample z themselves.
+    `c` is the full config; `synthesis` the architecture's synthesis network (w -> image)."""
+
+    def __init__(self, c, synthesis):
+        super().__init__()
+        self.config = c
+        self.z_dim, self.c_dim, self.w_dim = c["z_dim"], c["c_dim"], c["w_dim"]
+        self.mapping = MappingNetwork(c["z_dim"], c["c_dim"], c["w_dim"], num_layers=c["mapping_layers"], lr_multiplier=c["lr_multiplier"])
+        self.synthesis = synthesis
+        self.walk = WalkInW(c["w_dim"], c["c_dim"])
+
+    def map(self, z, condition=None):
+        return self.mapping(z, condition)
+
+    def synthesize(self, w):
+        return to_rgb3(self.synthesis(w))
+
+    def forward(self, u, condition=None, truncation=None):
+        return self.synthesize(self.walk(u, condition, truncation, self.mapping.w_avg))
