@@ -209,7 +209,7 @@ export class Recorder implements Feature {
     clearInterval(s.flushCheck);
     const wall = performance.now() - s.t0;
     await Promise.all([s.video.stop(stallMs), s.writer.close(wall)]);
-    await this.trimVideo(s.name);
+    await this.trimVideo(s.name, s.video.opts.output);
     if (s.writer.error) this.report('walk file write failed', s.writer.error);
     Object.assign(this.state, { active: false, frames: s.writer.frames, videoFrames: s.video.frames });
     if (s.degraded) this.stage.faults.clear('recording');
@@ -217,8 +217,7 @@ export class Recorder implements Feature {
   }
 
   /** When ffmpeg was cut off (full disk, killed), drop the torn last fragment so the file opens everywhere. */
-  private async trimVideo(name: string): Promise<void> {
-    const file = path.join(this.opts.dir, `${name}.mp4`);
+  private async trimVideo(name: string, file: string): Promise<void> {
     try {
       const { before, after } = await trimToWholeFragments(file);
       if (after < before) this.opts.log.warn({ video: file, bytes: before - after }, `recording ${name}: cut the torn last fragment (${before - after} bytes) so the video opens`);
