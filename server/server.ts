@@ -263,9 +263,9 @@ function watchWorker(stage: Stage, runtime: WorkerRuntime | RuntimePool | TorchR
     stage.faults.raise('runtime', `the ${what} crashed (${err.message}); restarting it, the last frame stays up meanwhile`);
     stage.publish();
   });
-  if (!(runtime instanceof TorchRuntime)) runtime.on('held', (err: Error, ms: number) => {
+  runtime.on('held', (err: Error, ms: number) => {
     unstable();
-    const why = `the runtime worker keeps crashing (last: ${err.message}): holding the last frame, next try in ${Math.round(ms / 1000)} s`;
+    const why = `the ${what} keeps crashing (last: ${err.message}): holding the last frame, next try in ${Math.round(ms / 1000)} s`;
     log.error({ err }, why);
     stage.faults.raise('runtime', why, 0);
   });

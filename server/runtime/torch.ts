@@ -8,8 +8,9 @@
 // (a prior, or encoders imported as ONNX only) run on ONNX Runtime in this process.
 //
 // Lifecycle as the worker thread's (worker.ts): the child's death rejects the calls in flight with
-// RuntimeCrashError, emits 'crash' and starts a fresh child (with backoff) while callers wait;
-// close() asks the child to finish, then kills it after a timeout. Its PID is `pid`.
+// RuntimeCrashError, emits 'crash' and starts a fresh child while callers wait, with the same
+// backoff and hold (restarts.ts: a model that kills its child at every start is held, not restarted
+// in a loop); close() asks the child to finish, then kills it after a timeout. Its PID is `pid`.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import type { Readable, Writable } from 'node:stream';
@@ -18,9 +19,8 @@ import { findPython, pythonEnv } from '../model/python.ts';
 import { RuntimeCrashError, type Device, type GenerateOptions, type PriorOutput, type RenderedFrame, type Runtime, type RuntimeOptions } from './runtime.ts';
 import type { WorkerState } from '../state.ts';
 import { encodeMessage, f32, WireReader, type WireMessage } from './torch-wire.ts';
+import { Restarts } from './restarts.ts';
 
-/** Respawn delays after consecutive crashes (ms); the last repeats. */
-const BACKOFF = [0, 250, 1000, 5000];
 /** How long close() waits for the child to finish before killing it. */
 const CLOSE_TIMEOUT = 5000;
 /** How long a child may take to load and warm up before it counts as failed. */
@@ -34,6 +34,8 @@ export interface TorchRuntimeEvents {
   restart: [];
   /** A fresh child could not start; another try follows. */
   restartFailed: [Error];
+  /** Too many crashes in the window: no restart before `retryInMs` (the last frame stays up). */
+  held: [Error, number];
 }
 
 interface Pending {
@@ -69,7 +71,7 @@ export class TorchRuntime extends EventEmitter<TorchRuntimeEvents> implements Ru
   private ready: Promise<void>;
   private pending = new Map<number, Pending>();
   private nextId = 1;
-  private streak = 0;
+  private readonly restarts = new Restarts('torch runtime child process');
   private closing: Promise<void> | null = null;
   /** ONNX Runtime for the networks the child does not run (opened once, kept across restarts). */
   private onnx: Runtime | null = null;
@@ -129,6 +131,7 @@ export class TorchRuntime extends EventEmitter<TorchRuntimeEvents> implements Ru
 
   close(): Promise<void> {
     return (this.closing ??= (async () => {
+      this.restarts.cancel();
       await this.ready.catch(() => {});
       this.state = 'closed';
       this.rejectAll(new Error('runtime closed'));
@@ -305,23 +308,27 @@ export class TorchRuntime extends EventEmitter<TorchRuntimeEvents> implements Ru
     this.state = 'restarting';
     this.rejectAll(err);
     this.emit('crash', err);
-    this.respawn();
+    this.respawn(err);
   }
 
-  private respawn(): void {
-    const delay = BACKOFF[Math.min(this.streak, BACKOFF.length - 1)];
-    this.streak++;
-    this.ready = new Promise<void>((r) => setTimeout(r, delay)).then(() => {
+  /** Start a fresh child after the backoff, or hold (restarts.ts). */
+  private respawn(err: Error): void {
+    const wait = this.restarts.crashed(err);
+    if (wait.held) {
+      this.state = 'held';
+      this.emit('held', err, wait.delay);
+    }
+    this.ready = wait.due.then(() => {
       if (this.closing) return;
+      this.state = 'restarting';
       return this.spawn().then(
         () => {
-          this.streak = 0;
           this.emit('restart');
         },
-        (err: Error) => {
-          this.emit('restartFailed', err);
-          if (!this.closing) this.respawn();
-          throw err;
+        (e: Error) => {
+          this.emit('restartFailed', e);
+          if (!this.closing) this.respawn(e);
+          throw e;
         },
       );
     });
@@ -329,6 +336,7 @@ export class TorchRuntime extends EventEmitter<TorchRuntimeEvents> implements Ru
   }
 
   private async call(header: Record<string, unknown>, parts: ArrayBufferView[]): Promise<WireMessage> {
+    if (this.restarts.heldError) throw this.restarts.heldError;
     if (this.state !== 'running') await this.ready;
     if (this.closing) throw new Error('runtime closed');
     if (!this.child) throw new RuntimeCrashError('torch runtime is restarting');

@@ -4,27 +4,21 @@
 //
 // A crash of the worker (a native abort, an uncaught error, an exit nobody asked for) rejects the
 // calls in flight with RuntimeCrashError, emits 'crash', and starts a fresh worker; calls made
-// meanwhile wait for it. Restarts back off with the crashes of the last minute (0, 0.25, 1, 5 s),
-// and after MAX_CRASHES in that window the runtime is held: no restart for HOLD_MS, calls fail at
-// once (the stage keeps showing its last frame), 'held' says so; then one more try. close() lets
-// the worker release its sessions and joins the thread (a pending restart is cancelled).
+// meanwhile wait for it. Restarts back off, and a runtime that keeps crashing is held (calls fail
+// at once, 'held' says so), as restarts.ts says. close() lets the worker release its sessions and
+// joins the thread (a pending restart is cancelled).
 import { Worker } from 'node:worker_threads';
-import { performance } from 'node:perf_hooks';
 import { EventEmitter } from 'node:events';
 import type { Manifest } from '../model/manifest.ts';
 import { RuntimeCrashError, type Device, type PriorOutput, type Runtime, type GenerateOptions, type RenderedFrame } from './runtime.ts';
 import type { RuntimeOptions } from './create.ts';
 import type { WorkerCall, WorkerEvent, WorkerReply } from './worker-protocol.ts';
 import type { WorkerState } from '../state.ts';
+import { Restarts } from './restarts.ts';
+
+export { MAX_CRASHES, CRASH_WINDOW_MS, HOLD_MS } from './restarts.ts';
 
 const BOOT = new URL('./worker-boot.mjs', import.meta.url);
-/** Respawn delays by the number of crashes in the window (ms); the last repeats. */
-const BACKOFF = [0, 250, 1000, 5000];
-/** Crashes (and failed restarts) within CRASH_WINDOW_MS that make the runtime hold instead of restarting. */
-export const MAX_CRASHES = 5;
-export const CRASH_WINDOW_MS = 60_000;
-/** How long a held runtime waits before trying once more. */
-export const HOLD_MS = 60_000;
 /** How long close() waits for the worker to release its sessions before terminating it. */
 const CLOSE_TIMEOUT = 5000;
 
@@ -58,12 +52,7 @@ export class WorkerRuntime extends EventEmitter<WorkerRuntimeEvents> implements 
   private ready: Promise<void>;
   private pending = new Map<number, Pending>();
   private nextId = 1;
-  /** When the recent crashes and failed restarts happened (monotonic ms), for the backoff and the hold. */
-  private crashTimes: number[] = [];
-  /** The pending restart's timer and its early wake-up (close() cancels the wait). */
-  private restartTimer: NodeJS.Timeout | null = null;
-  private wake: (() => void) | null = null;
-  private heldError: Error | null = null;
+  private readonly restarts = new Restarts('runtime worker');
   private closing: Promise<void> | null = null;
   private lastError: Error | null = null;
   private readonly warn: (message: string) => void;
@@ -122,8 +111,7 @@ export class WorkerRuntime extends EventEmitter<WorkerRuntimeEvents> implements 
 
   close(): Promise<void> {
     return (this.closing ??= (async () => {
-      if (this.restartTimer) clearTimeout(this.restartTimer);
-      this.wake?.();
+      this.restarts.cancel();
       await this.ready.catch(() => {});
       this.state = 'closed';
       const w = this.current;
@@ -200,30 +188,16 @@ export class WorkerRuntime extends EventEmitter<WorkerRuntimeEvents> implements 
     this.respawn(err);
   }
 
-  /** Start a fresh worker after a backoff that grows with the crashes of the window, or hold. */
+  /** Start a fresh worker after the backoff, or hold (restarts.ts). */
   private respawn(err: Error): void {
-    const now = performance.now();
-    this.crashTimes.push(now);
-    this.crashTimes = this.crashTimes.filter((t) => now - t < CRASH_WINDOW_MS);
-    const recent = this.crashTimes.length;
-    const held = recent >= MAX_CRASHES;
-    const delay = held ? HOLD_MS : BACKOFF[Math.min(recent - 1, BACKOFF.length - 1)];
-    if (held) {
+    const wait = this.restarts.crashed(err);
+    if (wait.held) {
       this.state = 'held';
-      this.heldError = new RuntimeCrashError(`runtime worker crashed ${recent} times in ${CRASH_WINDOW_MS / 1000} s (last: ${err.message}); holding, next try in ${HOLD_MS / 1000} s`);
-      this.crashTimes = [];
-      this.emit('held', err, delay);
+      this.emit('held', err, wait.delay);
     }
-    this.ready = new Promise<void>((resolve) => {
-      this.wake = resolve;
-      this.restartTimer = setTimeout(resolve, delay);
-      this.restartTimer.unref();
-    }).then(() => {
-      this.restartTimer = null;
-      this.wake = null;
+    this.ready = wait.due.then(() => {
       if (this.closing) return;
       this.state = 'restarting';
-      this.heldError = null;
       return this.spawn().then(
         () => {
           this.emit('restart');
@@ -260,7 +234,7 @@ export class WorkerRuntime extends EventEmitter<WorkerRuntimeEvents> implements 
   }
 
   private async call(body: CallBody, transfer: ArrayBuffer[]): Promise<unknown> {
-    if (this.heldError) throw this.heldError;
+    if (this.restarts.heldError) throw this.restarts.heldError;
     if (this.state !== 'running') await this.ready;
     if (this.closing) throw new Error('runtime closed');
     const w = this.current;

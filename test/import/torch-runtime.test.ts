@@ -1,9 +1,10 @@
 // The torch runtime on the CPU (python3 + torch): the server serves frames from an imported fixture
-// model through it, a killed child is reported and replaced while the server keeps serving,
-// shutdown ends the child, and its pictures match ONNX Runtime's on the same weights.
+// model through it, a killed child is reported and replaced while the server keeps serving, a child
+// that keeps dying is held, shutdown ends the child, and its pictures match ONNX Runtime's on the
+// same weights.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync, chmodSync } from 'node:fs';
+import { mkdtempSync, writeFileSync, chmodSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import WebSocket from 'ws';
@@ -14,6 +15,7 @@ import { toRgb } from '../../server/frames/rgb.ts';
 import { loadModel } from '../../server/model/load.ts';
 import { findPython, PythonError } from '../../server/model/python.ts';
 import { TorchRuntime } from '../../server/runtime/torch.ts';
+import { MAX_CRASHES, HOLD_MS } from '../../server/runtime/restarts.ts';
 import { RuntimeCrashError } from '../../server/runtime/runtime.ts';
 import { toEncoderInput } from '../../server/runtime/encoder-input.ts';
 import { writeFixtureModel } from '../fixtures/onnx.ts';
@@ -179,4 +181,55 @@ test('no torch: one clear message that says what to install', async () => {
   // a folder without PyTorch weights cannot run on it, and says why
   const plain = writeFixtureModel(path.join(tmp, 'plain'));
   await assert.rejects(loadModel(plain, { runtime: 'torch' }), /no PyTorch weights.*--runtime torch/);
+});
+
+/** This process's torch runtime children (python -m latentstage.serve), from /proc: ready or still starting. */
+function serveChildren(): number[] {
+  const out: number[] = [];
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (ppid === process.pid && readFileSync(`/proc/${d}/cmdline`, 'utf8').includes('latentstage.serve')) out.push(Number(d));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return out;
+}
+
+test('a child that keeps dying is held, not restarted in a loop: calls fail at once, close() does not wait out the hold', async () => {
+  const rt = (await loadModel(await model(), { runtime: 'torch', info: () => {}, warn: () => {} })).runtime as TorchRuntime;
+  const events: string[] = [];
+  let heldFor = 0;
+  rt.on('crash', () => events.push('crash'));
+  rt.on('restartFailed', () => events.push('restartFailed'));
+  rt.on('held', (_err, ms) => {
+    events.push('held');
+    heldFor = ms;
+  });
+  // a model that kills its child over and over (a driver fault at every load): kill each child as it appears
+  const killer = setInterval(() => {
+    for (const pid of serveChildren()) process.kill(pid, 'SIGKILL');
+  }, 20);
+  try {
+    await waitFor(() => rt.state === 'held', 30_000, 'the runtime to hold');
+    clearInterval(killer);
+    assert.equal(events.filter((e) => e === 'crash').length, 1, events.join(' '));
+    assert.equal(events.filter((e) => e === 'restartFailed').length, MAX_CRASHES - 1, events.join(' '));
+    assert.equal(events.at(-1), 'held');
+    assert.equal(heldFor, HOLD_MS);
+    const t0 = performance.now();
+    await assert.rejects(rt.frame(latents(1, rt.manifest.generator.z.dim, 1), null, false), (err: Error) => err instanceof RuntimeCrashError && /crashed 5 times in 60 s.*holding, next try in 60 s/.test(err.message));
+    assert.ok(performance.now() - t0 < 1000, 'a held runtime answers at once');
+    assert.deepEqual(serveChildren(), [], 'no child runs while held');
+  } finally {
+    clearInterval(killer);
+    const t0 = performance.now();
+    await rt.close();
+    assert.ok(performance.now() - t0 < 10_000, `close() took ${Math.round(performance.now() - t0)} ms`);
+  }
+  assert.equal(rt.state, 'closed');
+  assert.deepEqual(serveChildren(), []);
 });
