@@ -422,7 +422,8 @@ def encode_texts(tok, texts):
 # ----------------------------------------------------------------------------- CLIP training
 
 
-def train_clip(seed, tok, caps, rec_cap, images, minutes, use_heldout, device, log_every=20, min_epochs=1, init=None):
+def train_clip(seed, tok, caps, rec_cap, images, minutes, use_heldout, device, log_every=20, min_epochs=1, init=None, max_steps=None):
+    """Contrastive training for `minutes`, or for exactly `max_steps` steps when given (the LR decays over that)."""
     torch.manual_seed(seed)
     random.seed(seed)
     np.random.seed(seed)
@@ -468,8 +469,8 @@ def train_clip(seed, tok, caps, rec_cap, images, minutes, use_heldout, device, l
             li = -(F.log_softmax(logits, 1) * (tgt / tgt.sum(1, keepdim=True))).sum(1).mean()
             lt = -(F.log_softmax(logits.t(), 1) * (tgt.t() / tgt.t().sum(1, keepdim=True))).sum(1).mean()
             loss = (li + lt) / 2
-            # cosine-decayed LR over the time budget
-            frac = min(1.0, (time.time() - t0) / (minutes * 60))
+            # cosine-decayed LR over the step or time budget
+            frac = min(1.0, step / max_steps if max_steps else (time.time() - t0) / (minutes * 60))
             for g in opt.param_groups:
                 g["lr"] = lr * min(1.0, step / 50 + 0.02) * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * frac)))
             opt.zero_grad(set_to_none=True)
@@ -479,8 +480,10 @@ def train_clip(seed, tok, caps, rec_cap, images, minutes, use_heldout, device, l
             if step % log_every == 0:
                 acc = (logits.argmax(1) == torch.arange(len(texts), device=device)).float().mean().item()
                 log(f"clip[{seed}] ep {epoch} step {step} loss {loss.item():.3f} acc {acc:.2f} scale {scale.item():.1f}")
+            if max_steps and step >= max_steps:
+                break
         epoch += 1
-        if time.time() > deadline and epoch >= min_epochs:
+        if (step >= max_steps if max_steps else time.time() > deadline and epoch >= min_epochs):
             break
     log(f"clip[{seed}] done: {epoch} epochs, {step} steps, {time.time() - t0:.0f}s")
     model.eval()
@@ -670,6 +673,8 @@ def main():
     ap.add_argument("--evaluator-only", action="store_true",
                     help="only train the evaluator CLIP (seed 2) for the whole --minutes budget -> runs/NAME/evaluator.pt "
                          "(with --resume: continue from it)")
+    ap.add_argument("--evaluator-steps", type=int, default=None,
+                    help="with --evaluator-only: train exactly this many steps instead of for --minutes (the card's evaluator: 2184)")
     args = ap.parse_args()
     if args.refit_prior:
         args.resume = True
@@ -695,7 +700,8 @@ def main():
         etok = Tokenizer(vocab_from([t for c in caps for t in c["texts"]]))
         ev_ck = os.path.join(run_dir, "evaluator.pt")
         init = torch.load(ev_ck)["model"] if args.resume and os.path.exists(ev_ck) else None
-        ev, ev_info = train_clip(2, etok, caps, rec_cap, images, eval_min if args.smoke else args.minutes, True, device, init=init)
+        ev, ev_info = train_clip(2, etok, caps, rec_cap, images, eval_min if args.smoke else args.minutes, True, device, init=init,
+                                 max_steps=args.evaluator_steps)
         torch.save({"model": ev.state_dict(), "words": etok.words, "info": ev_info}, os.path.join(run_dir, "evaluator.pt"))
         log(f"evaluator only: {ev_info}")
         return
