@@ -44,6 +44,19 @@ test('train.py --smoke trains a few steps and exports a loadable model folder', 
   if (existsSync(path.join(out, 'MODEL_CARD.md'))) await readManifest(out);
 });
 
+test('train.py --evaluator-only --evaluator-steps N trains the evaluator for exactly N steps', { skip: reason ? `recipe smoke test skipped: ${reason}` : false, timeout: 300_000 }, () => {
+  const tmp = mkdtempSync(path.join(tmpdir(), 'ls-evaluator-'));
+  const r = spawnSync(python, ['train.py', '--smoke', '--evaluator-only', '--evaluator-steps', '7', '--out', path.join(tmp, 'model'), '--runs', path.join(tmp, 'runs')], {
+    cwd: recipe,
+    encoding: 'utf8',
+    timeout: 280_000,
+    env: { ...process.env, OMP_WAIT_POLICY: 'PASSIVE' },
+  });
+  assert.equal(r.status, 0, `train.py --evaluator-only failed:\n${r.stdout}\n${r.stderr}`);
+  assert.match(r.stdout, /evaluator only: \{'epochs': \d+, 'steps': 7,/);
+  assert.ok(existsSync(path.join(tmp, 'runs', 'smoke', 'evaluator.pt')));
+});
+
 function refinerWhy(): string | null {
   const base = why();
   if (base && !base.startsWith('the dataset cache')) return base;
