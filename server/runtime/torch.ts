@@ -7,41 +7,25 @@
 // that returns only their embeddings (embedLatents). Networks the folder has no PyTorch weights for
 // (a prior, or encoders imported as ONNX only) run on ONNX Runtime in this process.
 //
-// Lifecycle as the worker thread's (worker.ts): the child's death rejects the calls in flight with
+// Lifecycle as the worker thread's (restarting.ts): the child's death rejects the calls in flight with
 // RuntimeCrashError, emits 'crash' and starts a fresh child while callers wait, with the same
-// backoff and hold (restarts.ts: a model that kills its child at every start is held, not restarted
-// in a loop); close() asks the child to finish, then kills it after a timeout. Its PID is `pid`.
+// backoff and hold (a model that kills its child at every start is held, not restarted in a loop);
+// close() asks the child to finish, then kills it after a timeout. Its PID is `pid`.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { EventEmitter } from 'node:events';
 import type { Readable, Writable } from 'node:stream';
 import { generatorResolution, ModelError, type Manifest, type ModelRole } from '../model/manifest.ts';
 import { findPython, pythonEnv } from '../model/python.ts';
 import { RuntimeCrashError, type Device, type GenerateOptions, type PriorOutput, type RenderedFrame, type Runtime, type RuntimeOptions } from './runtime.ts';
-import type { WorkerState } from '../state.ts';
 import { encodeMessage, f32, WireReader, type WireMessage } from './torch-wire.ts';
-import { Restarts } from './restarts.ts';
+import { RestartingRuntime, type RestartingEvents } from './restarting.ts';
 
 /** How long close() waits for the child to finish before killing it. */
 const CLOSE_TIMEOUT = 5000;
 /** How long a child may take to load and warm up before it counts as failed. */
 const START_TIMEOUT = 300_000;
 
-/** The same events as the worker thread's (worker.ts), so the server watches both alike. */
-export interface TorchRuntimeEvents {
-  /** The child died; calls in flight were rejected and a fresh child is starting. */
-  crash: [Error];
-  /** A fresh child is ready after a crash. */
-  restart: [];
-  /** A fresh child could not start; another try follows. */
-  restartFailed: [Error];
-  /** Too many crashes in the window: no restart before `retryInMs` (the last frame stays up). */
-  held: [Error, number];
-}
-
-interface Pending {
-  resolve(m: WireMessage): void;
-  reject(err: Error): void;
-}
+/** The same events as the worker thread's, so the server watches both alike. */
+export type TorchRuntimeEvents = RestartingEvents;
 
 interface Has {
   encodeText: boolean;
@@ -56,23 +40,15 @@ export function torchUnfit(m: Manifest): string | null {
   return null;
 }
 
-export class TorchRuntime extends EventEmitter<TorchRuntimeEvents> implements Runtime {
+export class TorchRuntime extends RestartingRuntime<WireMessage> implements Runtime {
   device: Device = 'cpu';
   readonly lanes = 1;
   encodeText?: Runtime['encodeText'];
   encodeImage?: Runtime['encodeImage'];
   prior?: Runtime['prior'];
   embedLatents?: Runtime['embedLatents'];
-  /** Crashes since start. */
-  crashes = 0;
-  state: WorkerState = 'starting';
   private child: ChildProcess | null = null;
   private input: Writable | null = null;
-  private ready: Promise<void>;
-  private pending = new Map<number, Pending>();
-  private nextId = 1;
-  private readonly restarts = new Restarts('torch runtime child process');
-  private closing: Promise<void> | null = null;
   /** ONNX Runtime for the networks the child does not run (opened once, kept across restarts). */
   private onnx: Runtime | null = null;
   private readonly warn: (message: string) => void;
@@ -84,7 +60,7 @@ export class TorchRuntime extends EventEmitter<TorchRuntimeEvents> implements Ru
     private readonly python: string,
     private readonly options: RuntimeOptions,
   ) {
-    super();
+    super('torch runtime child process');
     this.warn = options.warn ?? ((m) => console.warn(m));
     this.info = options.info ?? ((m) => console.log(m));
     this.ready = this.spawn().then((has) => this.bind(has));
@@ -109,11 +85,6 @@ export class TorchRuntime extends EventEmitter<TorchRuntimeEvents> implements Ru
     return this.state === 'running' ? this.child?.pid : undefined;
   }
 
-  /** Calls sent to the child and not answered yet. */
-  get inFlight(): number {
-    return this.pending.size;
-  }
-
   async generate(z: Float32Array, batch: number, condition?: Float32Array | null, opts?: GenerateOptions): Promise<Float32Array> {
     const zDim = this.manifest.generator.z.dim;
     if (!Number.isInteger(batch) || batch < 1 || z.length !== batch * zDim) throw new RangeError(`z must hold ${batch} x ${zDim} values`);
@@ -131,8 +102,7 @@ export class TorchRuntime extends EventEmitter<TorchRuntimeEvents> implements Ru
 
   close(): Promise<void> {
     return (this.closing ??= (async () => {
-      this.restarts.cancel();
-      await this.ready.catch(() => {});
+      await this.settleRestarts();
       this.state = 'closed';
       this.rejectAll(new Error('runtime closed'));
       const child = this.child;
@@ -202,11 +172,7 @@ export class TorchRuntime extends EventEmitter<TorchRuntimeEvents> implements Ru
       const reader = new WireReader((m) => {
         const h = m.header;
         if (typeof h.id === 'number') {
-          const p = this.pending.get(h.id);
-          if (!p) return;
-          this.pending.delete(h.id);
-          if (typeof h.error === 'string') p.reject(new Error(`torch runtime: ${h.error}`));
-          else p.resolve(m);
+          this.settle(h.id, typeof h.error === 'string' ? { error: new Error(`torch runtime: ${h.error}`) } : { value: m });
           return;
         }
         switch (h.event) {
@@ -303,46 +269,14 @@ export class TorchRuntime extends EventEmitter<TorchRuntimeEvents> implements Ru
     }
   }
 
-  private crashed(err: Error): void {
-    this.crashes++;
-    this.state = 'restarting';
-    this.rejectAll(err);
-    this.emit('crash', err);
-    this.respawn(err);
+  /** A fresh child after a crash (the first start also binds the networks it serves). */
+  protected start(): Promise<Has> {
+    return this.spawn();
   }
 
-  /** Start a fresh child after the backoff, or hold (restarts.ts). */
-  private respawn(err: Error): void {
-    const wait = this.restarts.crashed(err);
-    if (wait.held) {
-      this.state = 'held';
-      this.emit('held', err, wait.delay);
-    }
-    this.ready = wait.due.then(() => {
-      if (this.closing) return;
-      this.state = 'restarting';
-      return this.spawn().then(
-        () => {
-          this.emit('restart');
-        },
-        (e: Error) => {
-          this.emit('restartFailed', e);
-          if (!this.closing) this.respawn(e);
-          throw e;
-        },
-      );
-    });
-    this.ready.catch(() => {});
-  }
-
-  private async call(header: Record<string, unknown>, parts: ArrayBufferView[]): Promise<WireMessage> {
-    if (this.restarts.heldError) throw this.restarts.heldError;
-    if (this.state !== 'running') await this.ready;
-    if (this.closing) throw new Error('runtime closed');
-    if (!this.child) throw new RuntimeCrashError('torch runtime is restarting');
-    const id = this.nextId++;
-    return new Promise<WireMessage>((resolve, reject) => {
-      this.pending.set(id, { resolve, reject });
+  private call(header: Record<string, unknown>, parts: ArrayBufferView[]): Promise<WireMessage> {
+    return this.request((id) => {
+      if (!this.child) throw new RuntimeCrashError('torch runtime is restarting');
       this.send({ ...header, id }, parts);
     });
   }
@@ -352,12 +286,6 @@ export class TorchRuntime extends EventEmitter<TorchRuntimeEvents> implements Ru
     if (!input) return;
     // one buffer: the inputs are copied (they are small, and callers may reuse theirs), one write
     input.write(encodeMessage(header, parts));
-  }
-
-  private rejectAll(err: Error): void {
-    const all = [...this.pending.values()];
-    this.pending.clear();
-    for (const p of all) p.reject(err);
   }
 }
 

@@ -5,16 +5,14 @@
 // A crash of the worker (a native abort, an uncaught error, an exit nobody asked for) rejects the
 // calls in flight with RuntimeCrashError, emits 'crash', and starts a fresh worker; calls made
 // meanwhile wait for it. Restarts back off, and a runtime that keeps crashing is held (calls fail
-// at once, 'held' says so), as restarts.ts says. close() lets the worker release its sessions and
-// joins the thread (a pending restart is cancelled).
+// at once, 'held' says so): restarting.ts, as the torch runtime. close() lets the worker release its
+// sessions and joins the thread (a pending restart is cancelled).
 import { Worker } from 'node:worker_threads';
-import { EventEmitter } from 'node:events';
 import type { Manifest } from '../model/manifest.ts';
 import { RuntimeCrashError, type Device, type PriorOutput, type Runtime, type GenerateOptions, type RenderedFrame } from './runtime.ts';
 import type { RuntimeOptions } from './create.ts';
 import type { WorkerCall, WorkerEvent, WorkerReply } from './worker-protocol.ts';
-import type { WorkerState } from '../state.ts';
-import { Restarts } from './restarts.ts';
+import { RestartingRuntime, type RestartingEvents } from './restarting.ts';
 
 export { MAX_CRASHES, CRASH_WINDOW_MS, HOLD_MS } from './restarts.ts';
 
@@ -24,36 +22,15 @@ const CLOSE_TIMEOUT = 5000;
 
 type CallBody = WorkerCall extends infer C ? (C extends WorkerCall ? Omit<C, 'id'> : never) : never;
 
-interface Pending {
-  resolve(value: unknown): void;
-  reject(err: Error): void;
-}
+/** The events the server and the pool watch (restarting.ts). */
+export type WorkerRuntimeEvents = RestartingEvents;
 
-export interface WorkerRuntimeEvents {
-  /** The worker died; calls in flight were rejected and a fresh worker is starting. */
-  crash: [Error];
-  /** A fresh worker is ready after a crash. */
-  restart: [];
-  /** A fresh worker could not start; another try follows. */
-  restartFailed: [Error];
-  /** Too many crashes in the window: no restart before `retryInMs` (the last frame stays up). */
-  held: [Error, number];
-}
-
-export class WorkerRuntime extends EventEmitter<WorkerRuntimeEvents> implements Runtime {
+export class WorkerRuntime extends RestartingRuntime<unknown> implements Runtime {
   device: Device = 'cpu';
   encodeText?: Runtime['encodeText'];
   encodeImage?: Runtime['encodeImage'];
   prior?: Runtime['prior'];
-  /** Crashes since start. */
-  crashes = 0;
-  state: WorkerState = 'starting';
   private current: Worker | null = null;
-  private ready: Promise<void>;
-  private pending = new Map<number, Pending>();
-  private nextId = 1;
-  private readonly restarts = new Restarts('runtime worker');
-  private closing: Promise<void> | null = null;
   private lastError: Error | null = null;
   private readonly warn: (message: string) => void;
   private readonly info: (message: string) => void;
@@ -63,21 +40,16 @@ export class WorkerRuntime extends EventEmitter<WorkerRuntimeEvents> implements 
     private readonly dir: string,
     private readonly options: RuntimeOptions,
   ) {
-    super();
+    super('runtime worker');
     this.warn = options.warn ?? ((m) => console.warn(m));
     this.info = options.info ?? ((m) => console.log(m));
-    this.ready = this.spawn();
+    this.ready = this.start();
   }
 
   static async create(dir: string, manifest: Manifest, opts: RuntimeOptions = {}): Promise<WorkerRuntime> {
     const rt = new WorkerRuntime(manifest, dir, opts);
     await rt.ready;
     return rt;
-  }
-
-  /** Calls sent to the worker and not answered yet. */
-  get inFlight(): number {
-    return this.pending.size;
   }
 
   /** The worker thread now serving calls (null while none is), for logs and tests. */
@@ -111,8 +83,7 @@ export class WorkerRuntime extends EventEmitter<WorkerRuntimeEvents> implements 
 
   close(): Promise<void> {
     return (this.closing ??= (async () => {
-      this.restarts.cancel();
-      await this.ready.catch(() => {});
+      await this.settleRestarts();
       this.state = 'closed';
       const w = this.current;
       this.rejectAll(new Error('runtime closed'));
@@ -126,7 +97,7 @@ export class WorkerRuntime extends EventEmitter<WorkerRuntimeEvents> implements 
     })());
   }
 
-  private spawn(): Promise<void> {
+  protected start(): Promise<void> {
     const { warn: _warn, info: _info, ...options } = this.options;
     // referenced while it loads (so a process awaiting the model does not exit meanwhile), then
     // only while calls are in flight
@@ -151,15 +122,9 @@ export class WorkerRuntime extends EventEmitter<WorkerRuntimeEvents> implements 
             this.info(msg.message);
             return;
           case 'result':
-          case 'error': {
-            const p = this.pending.get(msg.id);
-            if (!p) return;
-            this.pending.delete(msg.id);
-            if (this.pending.size === 0) worker.unref();
-            if (msg.type === 'result') p.resolve(msg.value);
-            else p.reject(new Error(msg.message));
+          case 'error':
+            if (this.settle(msg.id, msg.type === 'result' ? { value: msg.value } : { error: new Error(msg.message) }) && this.pending.size === 0) worker.unref();
             return;
-          }
         }
       });
       worker.on('error', (err) => {
@@ -178,38 +143,6 @@ export class WorkerRuntime extends EventEmitter<WorkerRuntimeEvents> implements 
         this.crashed(err);
       });
     });
-  }
-
-  private crashed(err: Error): void {
-    this.crashes++;
-    this.state = 'restarting';
-    this.rejectAll(err);
-    this.emit('crash', err);
-    this.respawn(err);
-  }
-
-  /** Start a fresh worker after the backoff, or hold (restarts.ts). */
-  private respawn(err: Error): void {
-    const wait = this.restarts.crashed(err);
-    if (wait.held) {
-      this.state = 'held';
-      this.emit('held', err, wait.delay);
-    }
-    this.ready = wait.due.then(() => {
-      if (this.closing) return;
-      this.state = 'restarting';
-      return this.spawn().then(
-        () => {
-          this.emit('restart');
-        },
-        (e: Error) => {
-          this.emit('restartFailed', e);
-          if (!this.closing) this.respawn(e);
-          throw e;
-        },
-      );
-    });
-    this.ready.catch(() => {});
   }
 
   private bind(has: { encodeText: boolean; encodeImage: boolean; prior: boolean }): void {
@@ -233,24 +166,13 @@ export class WorkerRuntime extends EventEmitter<WorkerRuntimeEvents> implements 
       : undefined;
   }
 
-  private async call(body: CallBody, transfer: ArrayBuffer[]): Promise<unknown> {
-    if (this.restarts.heldError) throw this.restarts.heldError;
-    if (this.state !== 'running') await this.ready;
-    if (this.closing) throw new Error('runtime closed');
-    const w = this.current;
-    if (!w) throw new RuntimeCrashError('runtime worker is restarting');
-    const id = this.nextId++;
-    return new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve, reject });
+  private call(body: CallBody, transfer: ArrayBuffer[]): Promise<unknown> {
+    return this.request((id) => {
+      const w = this.current;
+      if (!w) throw new RuntimeCrashError('runtime worker is restarting');
       w.ref();
       w.postMessage({ ...body, id }, transfer);
     });
-  }
-
-  private rejectAll(err: Error): void {
-    const all = [...this.pending.values()];
-    this.pending.clear();
-    for (const p of all) p.reject(err);
   }
 }
 
