@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync, existsSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { PresetStore } from '../../server/presets.ts';
@@ -27,7 +27,9 @@ test('save is atomic: a failed save leaves the old file intact', async () => {
 });
 
 test('path traversal and bad names are rejected', async () => {
-  const dir = fresh();
+  // the store one level inside a folder of its own, so that "../x" would land where nothing else writes
+  const dir = path.join(fresh(), 'presets');
+  mkdirSync(dir);
   const store = new PresetStore(dir);
   for (const name of ['../x', '..', 'a/b', 'A', '', 'x'.repeat(65), 'a.b']) {
     await assert.rejects(store.save(name, {}), /bad preset name/);
