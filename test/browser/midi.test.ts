@@ -31,14 +31,8 @@ describe('MIDI on the control page', { skip: !hasChromium() && 'chromium not ins
   });
 
   test('learn a CC onto speed and a note onto a random seed; the mapping is shared; clock sets the tempo', async () => {
-    const context = await browser.newContext({ viewport: { width: 1200, height: 1000 } });
-    await context.addInitScript({ content: fakeMidi });
-    const errors: string[] = [];
-    const page = await context.newPage();
-    page.on('pageerror', (err) => errors.push(err.message));
-    page.on('console', (msg) => msg.type() === 'error' && errors.push(msg.text()));
+    const { page, errors, close } = await openPage(browser, `${server.url}/`, { width: 1200, height: 1000 }, fakeMidi);
     try {
-      await page.goto(`${server.url}/`);
       await page.waitForFunction(() => (window as any).stage?.controlStatus === 'open' && (window as any).midi?.inputs === 1);
       await page.waitForSelector('#param-speed');
 
@@ -85,16 +79,13 @@ describe('MIDI on the control page', { skip: !hasChromium() && 'chromium not ins
       await page.screenshot({ path: artifact('control-midi.png') });
       assert.deepEqual(errors, []);
     } finally {
-      await context.close();
+      await close();
     }
   });
 
   test('clock start and stop start and stop the schedule; modulated sliders show their live value', async () => {
-    const context = await browser.newContext();
-    await context.addInitScript({ content: fakeMidi });
-    const page = await context.newPage();
+    const { page, errors, close } = await openPage(browser, `${server.url}/`, undefined, fakeMidi);
     try {
-      await page.goto(`${server.url}/`);
       await page.waitForFunction(() => (window as any).stage?.controlStatus === 'open' && (window as any).midi?.inputs === 1);
       await server.command({ type: 'schedule.start', schedule: { unit: 'beats', loop: true, steps: [{ at: 0, prompt: 'sun' }, { at: 4, prompt: 'tree' }] } });
       await server.command({ type: 'schedule.stop' });
@@ -126,17 +117,15 @@ describe('MIDI on the control page', { skip: !hasChromium() && 'chromium not ins
       await page.click('#mod-routes li button');
       await eventually(async () => (await state(server)).modulation.routes.length === 0, 10_000, 'the route removed');
       await page.waitForSelector('#param-truncation + .mod-mark[hidden]', { state: 'attached' });
+      assert.deepEqual(errors, []);
     } finally {
-      await context.close();
+      await close();
     }
   });
 
   test('a knob held still stays live while the page is open; closing the page releases it', async () => {
-    const context = await browser.newContext();
-    await context.addInitScript({ content: fakeMidi });
-    const page = await context.newPage();
+    const { page, errors, close } = await openPage(browser, `${server.url}/`, undefined, fakeMidi);
     try {
-      await page.goto(`${server.url}/`);
       await page.waitForFunction(() => (window as any).stage?.controlStatus === 'open' && (window as any).midi?.inputs === 1);
       assert.equal((await server.command({ type: 'mod.set', id: 'knob', target: 'strength', source: 'cc:30', depth: -0.5 })).status, 200);
       await page.waitForFunction(() => (window as any).stage?.state?.modulation?.routes?.some((r: any) => r.source === 'cc:30'));
@@ -156,8 +145,9 @@ describe('MIDI on the control page', { skip: !hasChromium() && 'chromium not ins
         return m.stale.includes('cc:30') && m.inputs['cc:30'] === 0;
       }, 10_000, 'the knob released once the page closed');
       await server.command({ type: 'mod.clear', id: 'knob' });
+      assert.deepEqual(errors, []);
     } finally {
-      await context.close();
+      await close();
     }
   });
 });

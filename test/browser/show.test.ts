@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
-import { launchBrowser, eventually, hasChromium, artifact } from '../helpers/browser.ts';
+import { launchBrowser, openPage, eventually, hasChromium, artifact } from '../helpers/browser.ts';
 import { kickWav } from '../helpers/audio.ts';
 import { fakeMidi } from '../helpers/midi.ts';
 import { STALE_AFTER, RELEASE } from '../../server/engine/modulation.ts';
@@ -45,14 +45,8 @@ describe('a short show', { skip: !hasChromium() && 'chromium not installed', tim
   });
 
   test('prompt, MIDI learn, an audio route, then the audio page closes and its input releases', async () => {
-    const context = await browser.newContext({ viewport: VIEWPORT });
-    await context.addInitScript({ content: fakeMidi });
-    const errors: string[] = [];
-    const control = await context.newPage();
-    control.on('pageerror', (err) => errors.push(err.message));
-    control.on('console', (msg) => msg.type() === 'error' && errors.push(msg.text()));
+    const { page: control, errors, close } = await openPage(browser, `${server.url}/`, VIEWPORT, fakeMidi);
     try {
-      await control.goto(`${server.url}/`);
       await control.waitForFunction(() => (window as any).stage?.controlStatus === 'open' && (window as any).midi?.inputs === 1);
       await control.waitForSelector('#param-truncation');
 
@@ -88,7 +82,7 @@ describe('a short show', { skip: !hasChromium() && 'chromium not installed', tim
       await eventually(async () => (await state(server)).modulation.routes.some((r: any) => r.source === 'audio:low' && r.target === 'truncation'), 10_000, 'the audio route');
       const setTruncation = (await state(server)).params.truncation;
 
-      const audio = await context.newPage();
+      const audio = await control.context().newPage();
       audio.on('pageerror', (err) => errors.push(`audio: ${err.message}`));
       await audio.goto(`${server.url}/sketches/audio/?autostart=1`);
       await audio.waitForFunction(() => (window as any).audio?.running === true, null, { timeout: 15_000 });
@@ -119,7 +113,7 @@ describe('a short show', { skip: !hasChromium() && 'chromium not installed', tim
       await control.screenshot({ path: artifact('show-control-released.png') });
       assert.deepEqual(errors, []);
     } finally {
-      await context.close();
+      await close();
     }
   });
 });

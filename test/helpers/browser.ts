@@ -33,11 +33,19 @@ export interface WatchedPage {
   page: Page;
   /** Console errors, page errors and failed requests seen so far. */
   errors: string[];
+  /** Close the page and its browser context. */
+  close(): Promise<void>;
 }
 
-/** Open a page that records every console error, uncaught exception and failed request. */
-export async function openPage(browser: Browser, url: string, viewport = { width: 640, height: 400 }): Promise<WatchedPage> {
-  const page = await browser.newPage({ viewport });
+/**
+ * Open a page that records every console error, uncaught exception and failed request. `init` is a
+ * script run before the page's own in every frame (a stand-in for a browser API with no device here,
+ * such as Web MIDI).
+ */
+export async function openPage(browser: Browser, url: string, viewport = { width: 640, height: 400 }, init?: string): Promise<WatchedPage> {
+  const context = await browser.newContext({ viewport });
+  if (init) await context.addInitScript({ content: init });
+  const page = await context.newPage();
   const errors: string[] = [];
   page.on('console', (msg) => {
     // "Failed to load resource" lacks the URL; the response handler below records it with one.
@@ -52,7 +60,7 @@ export async function openPage(browser: Browser, url: string, viewport = { width
     if (!req.url().startsWith('ws')) errors.push(`requestfailed: ${req.url()} ${req.failure()?.errorText ?? ''}`);
   });
   await page.goto(url, { waitUntil: 'load' });
-  return { page, errors };
+  return { page, errors, close: () => context.close() };
 }
 
 /** Summary of the first canvas on the page: mean brightness, variety, and a coarse fingerprint. */
