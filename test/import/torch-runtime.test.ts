@@ -4,7 +4,7 @@
 // same weights.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync, chmodSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync, chmodSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import WebSocket from 'ws';
@@ -20,6 +20,7 @@ import { RuntimeCrashError } from '../../server/runtime/runtime.ts';
 import { toEncoderInput } from '../../server/runtime/encoder-input.ts';
 import { writeFixtureModel } from '../fixtures/onnx.ts';
 import { capturedLogger, metric } from '../helpers/log.ts';
+import { alive, childrenOf, commandLine } from '../helpers/procs.ts';
 
 /** Tolerances against ONNX Runtime on the same weights (fp32 both sides; output range [-1, 1]). */
 const FLOAT_TOL = 1e-3;
@@ -30,15 +31,6 @@ const RGB_TOL = 1;
 const model = () => importedFixture('nvlabs-sg2', { clip: 'hf-clip' });
 
 
-
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 const latents = (n: number, dim: number, seed: number) => new Float32Array(n * dim).map((_, i) => Math.sin(seed * 7.1 + i * 1.3) * 1.2);
 
@@ -183,21 +175,8 @@ test('no torch: one clear message that says what to install', async () => {
   await assert.rejects(loadModel(plain, { runtime: 'torch' }), /no PyTorch weights.*--runtime torch/);
 });
 
-/** This process's torch runtime children (python -m latentstage.serve), from /proc: ready or still starting. */
-function serveChildren(): number[] {
-  const out: number[] = [];
-  for (const d of readdirSync('/proc')) {
-    if (!/^\d+$/.test(d)) continue;
-    try {
-      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      if (ppid === process.pid && readFileSync(`/proc/${d}/cmdline`, 'utf8').includes('latentstage.serve')) out.push(Number(d));
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return out;
-}
+/** This process's torch runtime children (python -m latentstage.serve): ready or still starting. */
+const serveChildren = () => childrenOf(process.pid).filter((pid) => commandLine(pid).includes('latentstage.serve'));
 
 test('a child that keeps dying is held, not restarted in a loop: calls fail at once, close() does not wait out the hold', async () => {
   const rt = (await loadModel(await model(), { runtime: 'torch', info: () => {}, warn: () => {} })).runtime as TorchRuntime;

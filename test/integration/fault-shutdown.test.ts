@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { promisify } from 'node:util';
-import { mkdtempSync, rmSync, readFileSync, existsSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import WebSocket from 'ws';
@@ -16,25 +16,9 @@ import { decodeVideo } from '../helpers/media.ts';
 import { readWalk } from '../../server/record/walk-file.ts';
 import { ffmpegPath } from '../../server/record/ffmpeg.ts';
 import { ROOT } from '../../server/server.ts';
+import { alive, childrenOf } from '../helpers/procs.ts';
 
 const run = promisify(execFile);
-
-/** Direct children of a process (from /proc). */
-function childrenOf(pid: number): number[] {
-  const out: number[] = [];
-  const dir = `/proc/${pid}/task`;
-  if (!existsSync(dir)) return out;
-  for (const task of readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/)) if (task) out.push(Number(task));
-  return out;
-}
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 for (const signal of ['SIGTERM', 'SIGINT'] as const) {
   test(`${signal} while recording and streaming: recordings finalised, sockets closed, exit within 5 s`, { timeout: 90_000 }, async () => {
