@@ -16,8 +16,8 @@ export const HOLD_MS = 60_000;
 export interface RestartWait {
   /** Milliseconds until the next start. */
   delay: number;
-  /** Too many crashes in the window: `held` is the error calls get until the wait ends. */
-  held: RuntimeCrashError | null;
+  /** Too many crashes in the window: until the wait ends, calls fail with `heldError`. */
+  held: boolean;
   /** Resolves when the next start is due (at once after cancel()). */
   due: Promise<void>;
 }
@@ -58,7 +58,7 @@ export class Restarts {
       this.wake = null;
       this.heldError = null;
     });
-    return { delay, held: held ? this.heldError : null, due };
+    return { delay, held, due };
   }
 
   /** Ends a pending wait now (close() does not wait out a backoff or a hold). */

@@ -14,8 +14,6 @@ import type { RuntimeOptions } from './create.ts';
 import type { WorkerCall, WorkerEvent, WorkerReply } from './worker-protocol.ts';
 import { RestartingRuntime, type RestartingEvents } from './restarting.ts';
 
-export { MAX_CRASHES, CRASH_WINDOW_MS, HOLD_MS } from './restarts.ts';
-
 const BOOT = new URL('./worker-boot.mjs', import.meta.url);
 /** How long close() waits for the worker to release its sessions before terminating it. */
 const CLOSE_TIMEOUT = 5000;

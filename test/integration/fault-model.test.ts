@@ -15,7 +15,8 @@ import { startTestServer, waitFor, type TestServer } from '../helpers/server.ts'
 import { counter } from '../helpers/fuzz.ts';
 import { writeFixtureModel } from '../fixtures/onnx.ts';
 import { parseFrameHeader } from '../../server/frames/header.ts';
-import { WorkerRuntime, MAX_CRASHES } from '../../server/runtime/worker.ts';
+import { WorkerRuntime } from '../../server/runtime/worker.ts';
+import { MAX_CRASHES } from '../../server/runtime/restarts.ts';
 import { ROOT } from '../../server/server.ts';
 
 const Z = 16;
